@@ -46,7 +46,7 @@ moto-smoke: moto-venv
 
 # The demo's table renderer (stdlib only; no venv needed).
 demo-table-test:
-	$(PYTHON) -m unittest discover -s scripts -p 'test_*.py' -v
+	PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m unittest discover -s scripts -p 'test_*.py' -v
 
 TEST_EXTRA += demo-table-test moto-smoke
 
