@@ -1,1 +1,11 @@
-pub fn placeholder() {}
+//! trailkey: decides, the way AWS evaluates policies, whether a KMS key policy lets CloudTrail
+//! encrypt and describe with the key for each trail and event data store, whether the right
+//! people can decrypt the logs, and whether the policy is least-privilege.
+//!
+//! Layers, each using only the ones before it: [`policy`] (model + parser) → [`eval`]
+//! (decisions) → [`checker`] (CloudTrail requirements → findings and fixes) → [`report`]
+//! (renderers).
+#![warn(missing_docs)]
+
+pub mod eval;
+pub mod policy;

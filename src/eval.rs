@@ -1,0 +1,606 @@
+//! Decisions: does a key policy (plus, optionally, the caller's identity policies) allow a request?
+//!
+//! Follows the AWS policy evaluation logic as KMS applies it: an explicit deny anywhere wins; a
+//! key policy must allow explicitly; a grant to an account (`111122223333` or
+//! `arn:aws:iam::111122223333:root`) only delegates to that account's IAM policies; a principal
+//! in another account needs both the key policy and its own identity policy.
+
+pub mod condition;
+
+use crate::policy::{
+    arn_account, is_account_id, AwsPrincipal, Condition, Effect, Policy, PrincipalElement,
+    PrincipalSet, ResourceElement, Statement,
+};
+use serde::Serialize;
+
+/// One condition key's values in a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextEntry {
+    /// The values (one for single-valued keys).
+    pub values: Vec<String>,
+    /// Multi-valued keys (`kms:EncryptionContextKeys`, `aws:TagKeys`) only match set operators.
+    pub multi: bool,
+}
+
+/// The request context: condition keys (case-insensitive) to values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Context {
+    entries: Vec<(String, ContextEntry)>,
+}
+
+/// Condition keys that are multi-valued however many values a request carries.
+const MULTI_VALUED_KEYS: &[&str] = &[
+    "kms:encryptioncontextkeys",
+    "kms:grantoperations",
+    "aws:tagkeys",
+    "aws:principalservicenameslist",
+    "aws:calledvia",
+];
+
+impl Context {
+    /// An empty context.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets a single-valued key (replacing any earlier value).
+    pub fn set(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
+        let multi = MULTI_VALUED_KEYS.contains(&key.to_ascii_lowercase().as_str());
+        self.put(key, vec![value.into()], multi)
+    }
+
+    /// Sets a multi-valued key.
+    pub fn set_multi(&mut self, key: &str, values: Vec<String>) -> &mut Self {
+        self.put(key, values, true)
+    }
+
+    /// Adds one value to a key, making it multi-valued when it already had one.
+    pub fn add(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
+        let lower = key.to_ascii_lowercase();
+        if let Some((_, e)) = self.entries.iter_mut().find(|(k, _)| *k == lower) {
+            e.values.push(value.into());
+            e.multi = true;
+            self
+        } else {
+            self.set(key, value)
+        }
+    }
+
+    fn put(&mut self, key: &str, values: Vec<String>, multi: bool) -> &mut Self {
+        let lower = key.to_ascii_lowercase();
+        let entry = ContextEntry { values, multi };
+        match self.entries.iter_mut().find(|(k, _)| *k == lower) {
+            Some((_, e)) => *e = entry,
+            None => self.entries.push((lower, entry)),
+        }
+        self
+    }
+
+    /// Removes a key.
+    pub fn remove(&mut self, key: &str) {
+        let lower = key.to_ascii_lowercase();
+        self.entries.retain(|(k, _)| *k != lower);
+    }
+
+    /// Looks a key up; `key` must be lowercase.
+    pub fn get(&self, key: &str) -> Option<&ContextEntry> {
+        self.entries.iter().find(|(k, _)| k == key).map(|(_, e)| e)
+    }
+
+    /// The keys and values, in insertion order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextEntry)> {
+        self.entries.iter().map(|(k, e)| (k.as_str(), e))
+    }
+}
+
+/// Who makes the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestPrincipal {
+    /// An AWS service principal such as `cloudtrail.amazonaws.com`.
+    Service(String),
+    /// An IAM principal: user, role, assumed-role session, or an account's root user.
+    Iam(IamPrincipal),
+    /// An unauthenticated caller.
+    Anonymous,
+}
+
+/// An IAM identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IamPrincipal {
+    /// The principal's ARN (`arn:aws:iam::111122223333:root` for the root user).
+    pub arn: String,
+    /// The principal's account.
+    pub account: String,
+    /// For roles and assumed-role sessions: the role's name (a role principal covers its sessions).
+    pub role_name: Option<String>,
+    /// The account's root user.
+    pub is_root: bool,
+}
+
+impl RequestPrincipal {
+    /// Reads `cloudtrail.amazonaws.com`, `*`/`anonymous`, an account id, or an IAM/STS ARN.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let t = text.trim();
+        if t == "*" || t.eq_ignore_ascii_case("anonymous") {
+            return Ok(Self::Anonymous);
+        }
+        if !t.starts_with("arn:") && t.contains('.') {
+            return Ok(Self::Service(t.to_string()));
+        }
+        if is_account_id(t) {
+            return Ok(Self::root(t, "aws"));
+        }
+        let parts = crate::policy::value::split_arn(t)
+            .ok_or_else(|| format!("`{t}` is not a service principal, account id or ARN"))?;
+        let [_, partition, service, _, account, resource] = parts;
+        if !is_account_id(account) {
+            return Err(format!("`{t}` has no 12-digit account id"));
+        }
+        match (service, resource) {
+            ("iam", "root") => Ok(Self::root(account, partition)),
+            ("iam", r) if r.starts_with("role/") => Ok(Self::Iam(IamPrincipal {
+                arn: t.to_string(),
+                account: account.to_string(),
+                role_name: r.rsplit('/').next().map(str::to_string),
+                is_root: false,
+            })),
+            ("sts", r) if r.starts_with("assumed-role/") => Ok(Self::Iam(IamPrincipal {
+                arn: t.to_string(),
+                account: account.to_string(),
+                role_name: r.split('/').nth(1).map(str::to_string),
+                is_root: false,
+            })),
+            ("iam" | "sts", _) => Ok(Self::Iam(IamPrincipal {
+                arn: t.to_string(),
+                account: account.to_string(),
+                role_name: None,
+                is_root: false,
+            })),
+            _ => Err(format!("`{t}` is not an IAM or STS principal ARN")),
+        }
+    }
+
+    fn root(account: &str, partition: &str) -> Self {
+        Self::Iam(IamPrincipal {
+            arn: format!("arn:{partition}:iam::{account}:root"),
+            account: account.to_string(),
+            role_name: None,
+            is_root: true,
+        })
+    }
+
+    /// The principal's account, for IAM principals.
+    pub fn account(&self) -> Option<&str> {
+        match self {
+            Self::Iam(p) => Some(&p.account),
+            _ => None,
+        }
+    }
+
+    /// `aws:PrincipalArn`-style text for the principal.
+    pub fn display(&self) -> String {
+        match self {
+            Self::Service(s) => s.clone(),
+            Self::Iam(p) => p.arn.clone(),
+            Self::Anonymous => "anonymous".into(),
+        }
+    }
+}
+
+/// A request to KMS.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Who calls.
+    pub principal: RequestPrincipal,
+    /// The action, e.g. `kms:GenerateDataKey`.
+    pub action: String,
+    /// The key ARN.
+    pub resource: String,
+    /// The condition keys of the request.
+    pub context: Context,
+}
+
+impl Request {
+    /// Adds the principal keys AWS sets on every request (`aws:PrincipalArn`, `aws:PrincipalAccount`,
+    /// `aws:PrincipalIsAWSService`, `aws:PrincipalServiceName`, `kms:CallerAccount`) unless present.
+    pub fn with_principal_context(mut self) -> Self {
+        let mut set = |k: &str, v: String| {
+            if self.context.get(&k.to_ascii_lowercase()).is_none() {
+                self.context.set(k, v);
+            }
+        };
+        match &self.principal {
+            RequestPrincipal::Service(s) => {
+                set("aws:PrincipalIsAWSService", "true".into());
+                set("aws:PrincipalServiceName", s.clone());
+            }
+            RequestPrincipal::Iam(p) => {
+                set("aws:PrincipalIsAWSService", "false".into());
+                let principal_arn = match (&p.role_name, p.arn.contains(":assumed-role/")) {
+                    (Some(role), true) => {
+                        let partition = p.arn.split(':').nth(1).unwrap_or("aws");
+                        format!("arn:{partition}:iam::{}:role/{role}", p.account)
+                    }
+                    _ => p.arn.clone(),
+                };
+                set("aws:PrincipalArn", principal_arn);
+                set("aws:PrincipalAccount", p.account.clone());
+                set("kms:CallerAccount", p.account.clone());
+            }
+            RequestPrincipal::Anonymous => {}
+        }
+        self
+    }
+}
+
+/// The outcome of an evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Outcome {
+    /// Allowed.
+    Allow,
+    /// An applicable `Deny` statement.
+    ExplicitDeny,
+    /// Nothing allowed it.
+    ImplicitDeny,
+}
+
+/// How an allow came about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Via {
+    /// The key policy names the principal (or everyone) directly.
+    KeyPolicy,
+    /// The key policy grants the principal's account; the account's IAM policies must allow too.
+    IamDelegation,
+}
+
+/// Which document a statement is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "policy", content = "index")]
+pub enum Source {
+    /// The key policy.
+    KeyPolicy,
+    /// The n-th identity policy given.
+    Identity(usize),
+}
+
+/// A statement that took part in a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatementRef {
+    /// Which policy.
+    pub source: Source,
+    /// Index in the policy's `Statement` array.
+    pub index: usize,
+    /// The statement's Sid.
+    pub sid: Option<String>,
+}
+
+impl StatementRef {
+    fn new(source: Source, s: &Statement) -> Self {
+        Self {
+            source,
+            index: s.index,
+            sid: s.sid.clone(),
+        }
+    }
+
+    /// Sid, else `#index`.
+    pub fn label(&self) -> String {
+        match &self.sid {
+            Some(s) if !s.is_empty() => s.clone(),
+            _ => format!("#{}", self.index),
+        }
+    }
+}
+
+/// A statement that would have allowed the request but for one condition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailedCondition {
+    /// The statement.
+    pub statement: StatementRef,
+    /// The operator as written.
+    pub operator: String,
+    /// The condition key as written.
+    pub key: String,
+    /// The policy's values.
+    pub expected: Vec<String>,
+    /// What the request had (`None` when the key was absent).
+    pub actual: Option<Vec<String>>,
+    /// JSON pointer of the condition.
+    pub path: String,
+}
+
+impl FailedCondition {
+    /// One-line explanation.
+    pub fn describe(&self) -> String {
+        let actual = match &self.actual {
+            Some(v) => format!("the request has {}", list(v)),
+            None => "the request has no such key".to_string(),
+        };
+        format!(
+            "statement {} requires {} {} {}, but {actual}",
+            self.statement.label(),
+            self.key,
+            self.operator,
+            list(&self.expected)
+        )
+    }
+}
+
+fn list(values: &[String]) -> String {
+    match values {
+        [one] => format!("`{one}`"),
+        many => format!(
+            "[{}]",
+            many.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// The answer, with the statements that decided it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    /// Allow, explicit deny or implicit deny.
+    pub decision: Outcome,
+    /// For an allow: directly by the key policy, or through IAM delegation.
+    pub via: Option<Via>,
+    /// The statements that decided: the denying ones, or the allowing ones.
+    pub statements: Vec<StatementRef>,
+    /// For a denial: allow statements that matched the principal, action and resource, each with
+    /// the first condition that failed.
+    pub failed_conditions: Vec<FailedCondition>,
+    /// Set when the allow depends on IAM policies that were not given.
+    pub requires_identity_policy: bool,
+    /// Extra explanation.
+    pub note: Option<String>,
+}
+
+impl Decision {
+    /// True for `Allow`.
+    pub fn is_allowed(&self) -> bool {
+        self.decision == Outcome::Allow
+    }
+}
+
+/// How a statement's principal element covers the request's principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PrincipalMatch {
+    No,
+    /// Named directly, or everyone.
+    Direct,
+    /// Through an account grant: needs the account's IAM policies.
+    Account,
+}
+
+fn set_match(set: &PrincipalSet, principal: &RequestPrincipal) -> PrincipalMatch {
+    if set.everyone {
+        return PrincipalMatch::Direct;
+    }
+    match principal {
+        RequestPrincipal::Service(name) => {
+            if set.service.iter().any(|s| s == name) {
+                PrincipalMatch::Direct
+            } else {
+                PrincipalMatch::No
+            }
+        }
+        RequestPrincipal::Iam(p) => {
+            let mut best = PrincipalMatch::No;
+            for a in &set.aws {
+                match a {
+                    AwsPrincipal::Account { account } if *account == p.account => {
+                        if p.is_root {
+                            return PrincipalMatch::Direct;
+                        }
+                        best = PrincipalMatch::Account;
+                    }
+                    AwsPrincipal::Arn { arn, account } if *account == p.account => {
+                        if *arn == p.arn || role_covers(arn, p) {
+                            return PrincipalMatch::Direct;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            best
+        }
+        RequestPrincipal::Anonymous => PrincipalMatch::No,
+    }
+}
+
+/// A role ARN in a policy (any path) covers the role and its assumed-role sessions.
+fn role_covers(policy_arn: &str, p: &IamPrincipal) -> bool {
+    let Some(role) = &p.role_name else { return false };
+    crate::policy::value::split_arn(policy_arn).is_some_and(|parts| {
+        let [_, _, service, _, _, resource] = parts;
+        service == "iam"
+            && resource.starts_with("role/")
+            && resource.rsplit('/').next() == Some(role.as_str())
+    })
+}
+
+fn principal_match(element: Option<&PrincipalElement>, principal: &RequestPrincipal) -> PrincipalMatch {
+    match element {
+        // Identity policies: the principal is the policy's owner.
+        None => PrincipalMatch::Direct,
+        Some(PrincipalElement::Principal(set)) => set_match(set, principal),
+        Some(PrincipalElement::NotPrincipal(set)) => match set_match(set, principal) {
+            PrincipalMatch::No => PrincipalMatch::Direct,
+            _ => PrincipalMatch::No,
+        },
+    }
+}
+
+fn resource_matches(element: Option<&ResourceElement>, request: &Request, key_policy: bool) -> bool {
+    let hit = |t: &crate::policy::Template| {
+        // In a key policy, "*" means this key.
+        if key_policy && t.raw == "*" {
+            return true;
+        }
+        match t.parts {
+            None => crate::policy::Pattern::new(&t.raw, false).matches(&request.resource),
+            Some(_) => condition::like_pattern(t, &request.context)
+                .is_some_and(|p| p.matches(&request.resource)),
+        }
+    };
+    match element {
+        None => true,
+        Some(ResourceElement::Resource(list)) => list.iter().any(hit),
+        Some(ResourceElement::NotResource(list)) => !list.iter().any(hit),
+    }
+}
+
+/// The first condition of the statement that fails, if any.
+fn first_failed<'a>(s: &'a Statement, ctx: &Context) -> Option<&'a Condition> {
+    s.conditions.iter().find(|c| !condition::evaluate(c, ctx))
+}
+
+struct PolicyPass {
+    denies: Vec<StatementRef>,
+    allows: Vec<(StatementRef, PrincipalMatch)>,
+    failed: Vec<FailedCondition>,
+}
+
+fn pass(policy: &Policy, source: Source, request: &Request) -> PolicyPass {
+    let key_policy = source == Source::KeyPolicy;
+    let mut out = PolicyPass {
+        denies: Vec::new(),
+        allows: Vec::new(),
+        failed: Vec::new(),
+    };
+    for s in &policy.statements {
+        let pm = principal_match(s.principal.as_ref(), &request.principal);
+        if pm == PrincipalMatch::No
+            || !s.action.matches(&request.action)
+            || !resource_matches(s.resource.as_ref(), request, key_policy)
+        {
+            continue;
+        }
+        match (first_failed(s, &request.context), s.effect) {
+            (None, Effect::Deny) => out.denies.push(StatementRef::new(source, s)),
+            (None, Effect::Allow) => out.allows.push((StatementRef::new(source, s), pm)),
+            (Some(c), Effect::Allow) => out.failed.push(FailedCondition {
+                statement: StatementRef::new(source, s),
+                operator: c.operator.name.clone(),
+                key: c.key_name.clone(),
+                expected: c.raw_values.clone(),
+                actual: request.context.get(&c.key).map(|e| e.values.clone()),
+                path: c.path.clone(),
+            }),
+            (Some(_), Effect::Deny) => {}
+        }
+    }
+    out
+}
+
+/// Evaluates `request` against the key policy and, when given, the caller's identity policies.
+///
+/// `identity_policies: None` means "unknown": an allow that depends on IAM is reported as
+/// `Via::IamDelegation` with `requires_identity_policy` set. `Some(&[])` means "the caller has
+/// no identity policies": such an allow becomes an implicit deny.
+pub fn evaluate(key_policy: &Policy, request: &Request, identity_policies: Option<&[Policy]>) -> Decision {
+    let key = pass(key_policy, Source::KeyPolicy, request);
+    let identity: Vec<PolicyPass> = identity_policies
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+        .map(|(i, p)| pass(p, Source::Identity(i), request))
+        .collect();
+
+    let mut denies = key.denies.clone();
+    denies.extend(identity.iter().flat_map(|p| p.denies.iter().cloned()));
+    if !denies.is_empty() {
+        return Decision {
+            decision: Outcome::ExplicitDeny,
+            via: None,
+            statements: denies,
+            failed_conditions: Vec::new(),
+            requires_identity_policy: false,
+            note: None,
+        };
+    }
+
+    let key_account = arn_account(&request.resource);
+    let cross_account = match (&request.principal, key_account) {
+        (RequestPrincipal::Iam(p), Some(k)) => p.account != k,
+        _ => false,
+    };
+    let direct: Vec<StatementRef> = key
+        .allows
+        .iter()
+        .filter(|(_, m)| *m == PrincipalMatch::Direct)
+        .map(|(s, _)| s.clone())
+        .collect();
+    let delegated: Vec<StatementRef> = key
+        .allows
+        .iter()
+        .filter(|(_, m)| *m == PrincipalMatch::Account)
+        .map(|(s, _)| s.clone())
+        .collect();
+    let identity_allows: Vec<StatementRef> =
+        identity.iter().flat_map(|p| p.allows.iter().map(|(s, _)| s.clone())).collect();
+
+    let deny = |note: Option<String>, failed: Vec<FailedCondition>| Decision {
+        decision: Outcome::ImplicitDeny,
+        via: None,
+        statements: Vec::new(),
+        failed_conditions: failed,
+        requires_identity_policy: false,
+        note,
+    };
+
+    // Directly named, same account: the key policy alone decides.
+    if !direct.is_empty() && !cross_account {
+        return Decision {
+            decision: Outcome::Allow,
+            via: Some(Via::KeyPolicy),
+            statements: direct,
+            failed_conditions: Vec::new(),
+            requires_identity_policy: false,
+            note: None,
+        };
+    }
+    // Everything else that the key policy lets through needs an identity policy as well.
+    let key_side: Vec<StatementRef> = if !direct.is_empty() { direct } else { delegated };
+    if key_side.is_empty() {
+        let mut failed = key.failed;
+        failed.extend(identity.into_iter().flat_map(|p| p.failed));
+        let note = if failed.is_empty() {
+            Some("no key policy statement allows this principal and action".to_string())
+        } else {
+            None
+        };
+        return deny(note, failed);
+    }
+    let why = if cross_account {
+        "the principal is in another account, so its own IAM policy must also allow the request"
+    } else {
+        "the key policy grants the principal's account, which delegates to that account's IAM policies"
+    };
+    match identity_policies {
+        None => Decision {
+            decision: Outcome::Allow,
+            via: Some(Via::IamDelegation),
+            statements: key_side,
+            failed_conditions: Vec::new(),
+            requires_identity_policy: true,
+            note: Some(format!("allowed through IAM delegation: {why}")),
+        },
+        Some(_) if !identity_allows.is_empty() => {
+            let mut statements = key_side;
+            statements.extend(identity_allows);
+            Decision {
+                decision: Outcome::Allow,
+                via: Some(Via::IamDelegation),
+                statements,
+                failed_conditions: Vec::new(),
+                requires_identity_policy: false,
+                note: None,
+            }
+        }
+        Some(_) => deny(
+            Some(format!("no identity policy allows the request; {why}")),
+            identity.into_iter().flat_map(|p| p.failed).collect(),
+        ),
+    }
+}
