@@ -332,7 +332,10 @@ fn list(values: &[String]) -> String {
         [one] => format!("`{one}`"),
         many => format!(
             "[{}]",
-            many.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
+            many.iter()
+                .map(|v| format!("`{v}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -410,7 +413,9 @@ fn set_match(set: &PrincipalSet, principal: &RequestPrincipal) -> PrincipalMatch
 
 /// A role ARN in a policy (any path) covers the role and its assumed-role sessions.
 fn role_covers(policy_arn: &str, p: &IamPrincipal) -> bool {
-    let Some(role) = &p.role_name else { return false };
+    let Some(role) = &p.role_name else {
+        return false;
+    };
     crate::policy::value::split_arn(policy_arn).is_some_and(|parts| {
         let [_, _, service, _, _, resource] = parts;
         service == "iam"
@@ -419,7 +424,10 @@ fn role_covers(policy_arn: &str, p: &IamPrincipal) -> bool {
     })
 }
 
-fn principal_match(element: Option<&PrincipalElement>, principal: &RequestPrincipal) -> PrincipalMatch {
+fn principal_match(
+    element: Option<&PrincipalElement>,
+    principal: &RequestPrincipal,
+) -> PrincipalMatch {
     match element {
         // Identity policies: the principal is the policy's owner.
         None => PrincipalMatch::Direct,
@@ -431,7 +439,11 @@ fn principal_match(element: Option<&PrincipalElement>, principal: &RequestPrinci
     }
 }
 
-fn resource_matches(element: Option<&ResourceElement>, request: &Request, key_policy: bool) -> bool {
+fn resource_matches(
+    element: Option<&ResourceElement>,
+    request: &Request,
+    key_policy: bool,
+) -> bool {
     let hit = |t: &crate::policy::Template| {
         // In a key policy, "*" means this key.
         if key_policy && t.raw == "*" {
@@ -498,7 +510,11 @@ fn pass(policy: &Policy, source: Source, request: &Request) -> PolicyPass {
 /// `identity_policies: None` means "unknown": an allow that depends on IAM is reported as
 /// `Via::IamDelegation` with `requires_identity_policy` set. `Some(&[])` means "the caller has
 /// no identity policies": such an allow becomes an implicit deny.
-pub fn evaluate(key_policy: &Policy, request: &Request, identity_policies: Option<&[Policy]>) -> Decision {
+pub fn evaluate(
+    key_policy: &Policy,
+    request: &Request,
+    identity_policies: Option<&[Policy]>,
+) -> Decision {
     let key = pass(key_policy, Source::KeyPolicy, request);
     let identity: Vec<PolicyPass> = identity_policies
         .unwrap_or(&[])
@@ -537,8 +553,10 @@ pub fn evaluate(key_policy: &Policy, request: &Request, identity_policies: Optio
         .filter(|(_, m)| *m == PrincipalMatch::Account)
         .map(|(s, _)| s.clone())
         .collect();
-    let identity_allows: Vec<StatementRef> =
-        identity.iter().flat_map(|p| p.allows.iter().map(|(s, _)| s.clone())).collect();
+    let identity_allows: Vec<StatementRef> = identity
+        .iter()
+        .flat_map(|p| p.allows.iter().map(|(s, _)| s.clone()))
+        .collect();
 
     let deny = |note: Option<String>, failed: Vec<FailedCondition>| Decision {
         decision: Outcome::ImplicitDeny,
@@ -561,7 +579,11 @@ pub fn evaluate(key_policy: &Policy, request: &Request, identity_policies: Optio
         };
     }
     // Everything else that the key policy lets through needs an identity policy as well.
-    let key_side: Vec<StatementRef> = if !direct.is_empty() { direct } else { delegated };
+    let key_side: Vec<StatementRef> = if !direct.is_empty() {
+        direct
+    } else {
+        delegated
+    };
     if key_side.is_empty() {
         let mut failed = key.failed;
         failed.extend(identity.into_iter().flat_map(|p| p.failed));

@@ -7,5 +7,7 @@
 //! (renderers).
 #![warn(missing_docs)]
 
+pub mod checker;
 pub mod eval;
 pub mod policy;
+pub mod report;

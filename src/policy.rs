@@ -257,8 +257,14 @@ impl BaseOperator {
     const ALL: [(&'static str, BaseOperator); 27] = [
         ("StringEquals", BaseOperator::StringEquals),
         ("StringNotEquals", BaseOperator::StringNotEquals),
-        ("StringEqualsIgnoreCase", BaseOperator::StringEqualsIgnoreCase),
-        ("StringNotEqualsIgnoreCase", BaseOperator::StringNotEqualsIgnoreCase),
+        (
+            "StringEqualsIgnoreCase",
+            BaseOperator::StringEqualsIgnoreCase,
+        ),
+        (
+            "StringNotEqualsIgnoreCase",
+            BaseOperator::StringNotEqualsIgnoreCase,
+        ),
         ("StringLike", BaseOperator::StringLike),
         ("StringNotLike", BaseOperator::StringNotLike),
         ("NumericEquals", BaseOperator::NumericEquals),
@@ -266,7 +272,10 @@ impl BaseOperator {
         ("NumericLessThan", BaseOperator::NumericLessThan),
         ("NumericLessThanEquals", BaseOperator::NumericLessThanEquals),
         ("NumericGreaterThan", BaseOperator::NumericGreaterThan),
-        ("NumericGreaterThanEquals", BaseOperator::NumericGreaterThanEquals),
+        (
+            "NumericGreaterThanEquals",
+            BaseOperator::NumericGreaterThanEquals,
+        ),
         ("DateEquals", BaseOperator::DateEquals),
         ("DateNotEquals", BaseOperator::DateNotEquals),
         ("DateLessThan", BaseOperator::DateLessThan),
@@ -286,7 +295,10 @@ impl BaseOperator {
 
     /// Looks an operator name up (exact spelling, as IAM documents it).
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, op)| *op)
+        Self::ALL
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, op)| *op)
     }
 
     /// The operator's name.
@@ -318,11 +330,23 @@ impl BaseOperator {
     pub fn family(self) -> OperatorFamily {
         use BaseOperator::*;
         match self {
-            StringEquals | StringNotEquals | StringEqualsIgnoreCase | StringNotEqualsIgnoreCase
-            | StringLike | StringNotLike => OperatorFamily::String,
-            NumericEquals | NumericNotEquals | NumericLessThan | NumericLessThanEquals
-            | NumericGreaterThan | NumericGreaterThanEquals => OperatorFamily::Numeric,
-            DateEquals | DateNotEquals | DateLessThan | DateLessThanEquals | DateGreaterThan
+            StringEquals
+            | StringNotEquals
+            | StringEqualsIgnoreCase
+            | StringNotEqualsIgnoreCase
+            | StringLike
+            | StringNotLike => OperatorFamily::String,
+            NumericEquals
+            | NumericNotEquals
+            | NumericLessThan
+            | NumericLessThanEquals
+            | NumericGreaterThan
+            | NumericGreaterThanEquals => OperatorFamily::Numeric,
+            DateEquals
+            | DateNotEquals
+            | DateLessThan
+            | DateLessThanEquals
+            | DateGreaterThan
             | DateGreaterThanEquals => OperatorFamily::Date,
             Bool => OperatorFamily::Bool,
             BinaryEquals => OperatorFamily::Binary,
@@ -358,7 +382,10 @@ impl ConditionOperator {
         };
         let (base, if_exists) = match BaseOperator::from_name(rest) {
             Some(b) => (b, false),
-            None => (BaseOperator::from_name(rest.strip_suffix("IfExists")?)?, true),
+            None => (
+                BaseOperator::from_name(rest.strip_suffix("IfExists")?)?,
+                true,
+            ),
         };
         Some(Self {
             set,
@@ -424,7 +451,9 @@ impl Policy {
 
     /// Finds a statement by Sid.
     pub fn statement_by_sid(&self, sid: &str) -> Option<&Statement> {
-        self.statements.iter().find(|s| s.sid.as_deref() == Some(sid))
+        self.statements
+            .iter()
+            .find(|s| s.sid.as_deref() == Some(sid))
     }
 }
 
@@ -435,7 +464,9 @@ pub fn is_account_id(text: &str) -> bool {
 
 /// The account component of an ARN, if it is a 12-digit account id.
 pub fn arn_account(arn: &str) -> Option<&str> {
-    value::split_arn(arn).map(|p| p[4]).filter(|a| is_account_id(a))
+    value::split_arn(arn)
+        .map(|p| p[4])
+        .filter(|a| is_account_id(a))
 }
 
 /// Reads a boolean as IAM does (`true`/`false`, any case).

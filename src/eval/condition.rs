@@ -8,7 +8,8 @@
 use super::Context;
 use crate::policy::value::parse_date;
 use crate::policy::{
-    ArnPattern, BaseOperator, Condition, ConditionValue, Pattern, SetOperator, Template, TemplatePart,
+    ArnPattern, BaseOperator, Condition, ConditionValue, Pattern, SetOperator, Template,
+    TemplatePart,
 };
 use base64::Engine;
 use std::net::IpAddr;
@@ -36,11 +37,17 @@ pub fn evaluate(condition: &Condition, ctx: &Context) -> bool {
         },
         Some(SetOperator::ForAnyValue) => match entry {
             None => op.if_exists,
-            Some(e) => e.values.iter().any(|v| matches_request_value(condition, v, ctx)),
+            Some(e) => e
+                .values
+                .iter()
+                .any(|v| matches_request_value(condition, v, ctx)),
         },
         Some(SetOperator::ForAllValues) => match entry {
             None => true,
-            Some(e) => e.values.iter().all(|v| matches_request_value(condition, v, ctx)),
+            Some(e) => e
+                .values
+                .iter()
+                .all(|v| matches_request_value(condition, v, ctx)),
         },
     }
 }
@@ -65,25 +72,39 @@ fn matches_request_value(condition: &Condition, value: &str, ctx: &Context) -> b
 
 /// The positive form of `base` for one policy value. `None` when the request value has the
 /// wrong type for the operator.
-fn compare(base: BaseOperator, policy: &ConditionValue, request: &str, ctx: &Context) -> Option<bool> {
+fn compare(
+    base: BaseOperator,
+    policy: &ConditionValue,
+    request: &str,
+    ctx: &Context,
+) -> Option<bool> {
     use BaseOperator::*;
     match (base, policy) {
         (StringEquals | StringNotEquals, ConditionValue::Text { template, .. }) => {
             Some(resolve(template, ctx).is_some_and(|p| p == request))
         }
-        (StringEqualsIgnoreCase | StringNotEqualsIgnoreCase, ConditionValue::Text { template, .. }) => {
+        (
+            StringEqualsIgnoreCase | StringNotEqualsIgnoreCase,
+            ConditionValue::Text { template, .. },
+        ) => {
             Some(resolve(template, ctx).is_some_and(|p| p.to_lowercase() == request.to_lowercase()))
         }
-        (StringLike | StringNotLike, ConditionValue::Text { template, pattern, .. }) => Some(match pattern {
+        (
+            StringLike | StringNotLike,
+            ConditionValue::Text {
+                template, pattern, ..
+            },
+        ) => Some(match pattern {
             Some(p) => p.matches(request),
             None => like_pattern(template, ctx).is_some_and(|p| p.matches(request)),
         }),
-        (ArnEquals | ArnLike | ArnNotEquals | ArnNotLike, ConditionValue::Text { template, arn, .. }) => {
-            Some(match arn {
-                Some(a) => a.matches(request),
-                None => resolve(template, ctx).is_some_and(|p| ArnPattern::new(&p).matches(request)),
-            })
-        }
+        (
+            ArnEquals | ArnLike | ArnNotEquals | ArnNotLike,
+            ConditionValue::Text { template, arn, .. },
+        ) => Some(match arn {
+            Some(a) => a.matches(request),
+            None => resolve(template, ctx).is_some_and(|p| ArnPattern::new(&p).matches(request)),
+        }),
         (_, ConditionValue::Number(n)) => {
             let r = request.trim().parse::<f64>().ok()?;
             Some(match base {
@@ -106,9 +127,13 @@ fn compare(base: BaseOperator, policy: &ConditionValue, request: &str, ctx: &Con
                 _ => false,
             })
         }
-        (Bool, ConditionValue::Bool(b)) => crate::policy::parse_bool_value(request).map(|r| r == *b),
+        (Bool, ConditionValue::Bool(b)) => {
+            crate::policy::parse_bool_value(request).map(|r| r == *b)
+        }
         (BinaryEquals, ConditionValue::Binary(bytes)) => {
-            let r = base64::engine::general_purpose::STANDARD.decode(request.trim()).ok()?;
+            let r = base64::engine::general_purpose::STANDARD
+                .decode(request.trim())
+                .ok()?;
             Some(r == *bytes)
         }
         (IpAddress | NotIpAddress, ConditionValue::Cidr(c)) => {
@@ -130,7 +155,9 @@ pub fn resolve(template: &Template, ctx: &Context) -> Option<String> {
         match part {
             TemplatePart::Text(t) => out.push_str(t),
             TemplatePart::Escaped(c) => out.push(*c),
-            TemplatePart::Variable { key, default } => out.push_str(variable(ctx, key, default.as_deref())?),
+            TemplatePart::Variable { key, default } => {
+                out.push_str(variable(ctx, key, default.as_deref())?)
+            }
         }
     }
     Some(out)

@@ -276,12 +276,16 @@ fn string_list<'a>(value: &'a Value, path: &str, what: &str) -> Result<Vec<&'a s
             .iter()
             .enumerate()
             .map(|(i, v)| {
-                v.as_str()
-                    .ok_or_else(|| invalid(&format!("{path}/{i}"), format!("{what} must be a string")))
+                v.as_str().ok_or_else(|| {
+                    invalid(&format!("{path}/{i}"), format!("{what} must be a string"))
+                })
             })
             .collect(),
         Value::Array(_) => Err(invalid(path, format!("{what} list is empty"))),
-        _ => Err(invalid(path, format!("{what} must be a string or an array of strings"))),
+        _ => Err(invalid(
+            path,
+            format!("{what} must be a string or an array of strings"),
+        )),
     }
 }
 
@@ -353,7 +357,8 @@ fn parse_aws_principal(text: &str) -> Option<Option<AwsPrincipal>> {
     }
     let parts = super::value::split_arn(text)?;
     let [_, partition, service, region, account, resource] = parts;
-    if partition.is_empty() || !region.is_empty() || !is_account_id(account) || resource.is_empty() {
+    if partition.is_empty() || !region.is_empty() || !is_account_id(account) || resource.is_empty()
+    {
         return None;
     }
     match service {
@@ -373,17 +378,31 @@ fn parse_actions(value: &Value, path: &str) -> Result<Vec<Pattern>, PolicyError>
     list.iter()
         .enumerate()
         .map(|(i, a)| {
-            if *a == "*" || a.split_once(':').is_some_and(|(s, n)| !s.is_empty() && !n.is_empty()) {
+            if *a == "*"
+                || a.split_once(':')
+                    .is_some_and(|(s, n)| !s.is_empty() && !n.is_empty())
+            {
                 Ok(Pattern::new(a, true))
             } else {
-                let p = if value.is_array() { format!("{path}/{i}") } else { path.to_string() };
-                Err(invalid(&p, format!("invalid action `{a}`: expected `service:Action` or `*`")))
+                let p = if value.is_array() {
+                    format!("{path}/{i}")
+                } else {
+                    path.to_string()
+                };
+                Err(invalid(
+                    &p,
+                    format!("invalid action `{a}`: expected `service:Action` or `*`"),
+                ))
             }
         })
         .collect()
 }
 
-fn parse_resources(value: &Value, path: &str, variables: bool) -> Result<Vec<Template>, PolicyError> {
+fn parse_resources(
+    value: &Value,
+    path: &str,
+    variables: bool,
+) -> Result<Vec<Template>, PolicyError> {
     let list = string_list(value, path, "a resource")?;
     list.iter()
         .map(|r| Template::parse(r, variables).map_err(|m| invalid(path, m)))
@@ -398,18 +417,28 @@ fn parse_conditions(
     let mut out = Vec::new();
     for (op_name, block) in map {
         let op_path = format!("{path}/{}", pointer_segment(op_name));
-        let operator = ConditionOperator::parse(op_name).ok_or_else(|| PolicyError::UnknownOperator {
-            path: op_path.clone(),
-            operator: op_name.clone(),
-        })?;
+        let operator =
+            ConditionOperator::parse(op_name).ok_or_else(|| PolicyError::UnknownOperator {
+                path: op_path.clone(),
+                operator: op_name.clone(),
+            })?;
         if operator.base == BaseOperator::Null && operator.if_exists {
-            return Err(invalid(&op_path, "`Null` cannot be combined with `IfExists`"));
+            return Err(invalid(
+                &op_path,
+                "`Null` cannot be combined with `IfExists`",
+            ));
         }
-        let keys = block
-            .as_object()
-            .ok_or_else(|| invalid(&op_path, "a condition operator must map condition keys to values"))?;
+        let keys = block.as_object().ok_or_else(|| {
+            invalid(
+                &op_path,
+                "a condition operator must map condition keys to values",
+            )
+        })?;
         if keys.is_empty() {
-            return Err(invalid(&op_path, "a condition operator needs at least one condition key"));
+            return Err(invalid(
+                &op_path,
+                "a condition operator needs at least one condition key",
+            ));
         }
         for (key_name, raw) in keys {
             let key_path = format!("{op_path}/{}", pointer_segment(key_name));
@@ -426,7 +455,11 @@ fn parse_conditions(
                 .iter()
                 .enumerate()
                 .map(|(i, v)| {
-                    let vpath = if raw.is_array() { format!("{key_path}/{i}") } else { key_path.clone() };
+                    let vpath = if raw.is_array() {
+                        format!("{key_path}/{i}")
+                    } else {
+                        key_path.clone()
+                    };
                     compile_value(&operator, v, &vpath, variables)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -445,7 +478,8 @@ fn parse_conditions(
 
 /// `kms:EncryptionContext:<context-key>` holds one value per request.
 fn is_single_valued_context_key(key: &str) -> bool {
-    key.strip_prefix("kms:encryptioncontext:").is_some_and(|rest| !rest.is_empty())
+    key.strip_prefix("kms:encryptioncontext:")
+        .is_some_and(|rest| !rest.is_empty())
 }
 
 /// Condition values: a scalar or a non-empty array of scalars, as strings.
@@ -455,11 +489,16 @@ fn scalar_list(value: &Value, path: &str) -> Result<Vec<String>, PolicyError> {
             Value::String(s) => Ok(s.clone()),
             Value::Bool(b) => Ok(b.to_string()),
             Value::Number(n) => Ok(n.to_string()),
-            _ => Err(invalid(p, "a condition value must be a string, number or boolean")),
+            _ => Err(invalid(
+                p,
+                "a condition value must be a string, number or boolean",
+            )),
         }
     };
     match value {
-        Value::Array(items) if items.is_empty() => Err(invalid(path, "a condition key needs at least one value")),
+        Value::Array(items) if items.is_empty() => {
+            Err(invalid(path, "a condition key needs at least one value"))
+        }
         Value::Array(items) => items
             .iter()
             .enumerate()
@@ -480,8 +519,9 @@ fn compile_value(
         OperatorFamily::String | OperatorFamily::Arn => {
             let template = Template::parse(raw, variables).map_err(|m| invalid(path, m))?;
             let plain = !template.has_variables();
-            let pattern = (plain && matches!(base, BaseOperator::StringLike | BaseOperator::StringNotLike))
-                .then(|| Pattern::new(raw, false));
+            let pattern = (plain
+                && matches!(base, BaseOperator::StringLike | BaseOperator::StringNotLike))
+            .then(|| Pattern::new(raw, false));
             let arn = (plain && base.family() == OperatorFamily::Arn).then(|| ArnPattern::new(raw));
             ConditionValue::Text {
                 template,
@@ -496,24 +536,27 @@ fn compile_value(
                 .filter(|n| n.is_finite())
                 .ok_or_else(|| invalid(path, format!("`{raw}` is not a number")))?,
         ),
-        OperatorFamily::Date => ConditionValue::Date(
-            parse_date(raw).ok_or_else(|| {
-                invalid(path, format!("`{raw}` is not an ISO 8601 date or epoch seconds"))
-            })?,
+        OperatorFamily::Date => ConditionValue::Date(parse_date(raw).ok_or_else(|| {
+            invalid(
+                path,
+                format!("`{raw}` is not an ISO 8601 date or epoch seconds"),
+            )
+        })?),
+        OperatorFamily::Bool | OperatorFamily::Null => ConditionValue::Bool(
+            parse_bool(raw)
+                .ok_or_else(|| invalid(path, format!("`{raw}` is not `true` or `false`")))?,
         ),
-        OperatorFamily::Bool | OperatorFamily::Null => {
-            ConditionValue::Bool(parse_bool(raw).ok_or_else(|| {
-                invalid(path, format!("`{raw}` is not `true` or `false`"))
-            })?)
-        }
         OperatorFamily::Binary => ConditionValue::Binary(
             base64::engine::general_purpose::STANDARD
                 .decode(raw.trim())
                 .map_err(|_| invalid(path, format!("`{raw}` is not base64")))?,
         ),
-        OperatorFamily::Ip => ConditionValue::Cidr(
-            Cidr::parse(raw).ok_or_else(|| invalid(path, format!("`{raw}` is not an IPv4 or IPv6 address or CIDR")))?,
-        ),
+        OperatorFamily::Ip => ConditionValue::Cidr(Cidr::parse(raw).ok_or_else(|| {
+            invalid(
+                path,
+                format!("`{raw}` is not an IPv4 or IPv6 address or CIDR"),
+            )
+        })?),
     })
 }
 

@@ -26,13 +26,20 @@ impl Pattern {
 
     /// Builds a pattern from pieces: `(text, true)` pieces have live wildcards, `(text, false)`
     /// pieces are literal (resolved policy variables, `${*}`).
-    pub fn from_segments<'a>(segments: impl IntoIterator<Item = (&'a str, bool)>, case_insensitive: bool) -> Self {
+    pub fn from_segments<'a>(
+        segments: impl IntoIterator<Item = (&'a str, bool)>,
+        case_insensitive: bool,
+    ) -> Self {
         let mut tokens = Vec::new();
         let mut source = String::new();
         let mut run: Vec<char> = Vec::new();
         for (text, live) in segments {
             source.push_str(text);
-            let folded = if case_insensitive { text.to_lowercase() } else { text.to_string() };
+            let folded = if case_insensitive {
+                text.to_lowercase()
+            } else {
+                text.to_string()
+            };
             for c in folded.chars() {
                 match c {
                     '*' if live => {
@@ -61,7 +68,12 @@ impl Pattern {
             [Token::Literal(l)] => Some(l.iter().collect()),
             _ => None,
         };
-        Self { source, tokens, literal, case_insensitive }
+        Self {
+            source,
+            tokens,
+            literal,
+            case_insensitive,
+        }
     }
 
     /// The pattern as written in the policy.
@@ -105,7 +117,7 @@ impl Pattern {
 fn match_tokens(tokens: &[Token], text: &[char]) -> bool {
     let mut t = 0usize; // index into tokens
     let mut i = 0usize; // index into text
-    // Where to resume after the most recent star: (token index after star, text index).
+                        // Where to resume after the most recent star: (token index after star, text index).
     let mut resume: Option<(usize, usize)> = None;
     loop {
         match tokens.get(t) {

@@ -64,7 +64,9 @@ impl Template {
                                 .strip_prefix('\'')
                                 .and_then(|d| d.strip_suffix('\''))
                                 .ok_or_else(|| {
-                                    format!("policy variable default must be quoted with '' in `{raw}`")
+                                    format!(
+                                        "policy variable default must be quoted with '' in `{raw}`"
+                                    )
                                 })?;
                             (k.trim(), Some(d.to_string()))
                         }
@@ -132,7 +134,14 @@ impl ArnPattern {
 /// Splits an ARN into six components: the resource part keeps any further colons.
 pub fn split_arn(text: &str) -> Option<[&str; 6]> {
     let mut it = text.splitn(6, ':');
-    let parts = [it.next()?, it.next()?, it.next()?, it.next()?, it.next()?, it.next()?];
+    let parts = [
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+    ];
     if parts[0] != "arn" {
         return None;
     }
@@ -150,7 +159,10 @@ impl Cidr {
     /// Parses `10.0.0.0/8`, `2001:db8::/32`, or a bare address.
     pub fn parse(text: &str) -> Option<Self> {
         let (addr, prefix) = match text.split_once('/') {
-            Some((a, p)) => (a.trim().parse::<IpAddr>().ok()?, Some(p.trim().parse::<u8>().ok()?)),
+            Some((a, p)) => (
+                a.trim().parse::<IpAddr>().ok()?,
+                Some(p.trim().parse::<u8>().ok()?),
+            ),
             None => (text.trim().parse::<IpAddr>().ok()?, None),
         };
         let max = if addr.is_ipv4() { 32 } else { 128 };
@@ -162,11 +174,15 @@ impl Cidr {
     pub fn contains(&self, addr: IpAddr) -> bool {
         match (self.addr, addr) {
             (IpAddr::V4(net), IpAddr::V4(a)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(a)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(net) & mask == u128::from(a) & mask
             }
             _ => false,
@@ -185,7 +201,11 @@ pub fn parse_date(text: &str) -> Option<i64> {
         return Some(d.timestamp_millis());
     }
     let no_z = t.strip_suffix('Z').unwrap_or(t);
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(d) = NaiveDateTime::parse_from_str(no_z, fmt) {
             return Some(d.and_utc().timestamp_millis());
         }
@@ -212,7 +232,10 @@ mod tests {
             t.parts.unwrap(),
             vec![
                 TemplatePart::Text("arn:aws:iam::".into()),
-                TemplatePart::Variable { key: "aws:sourceaccount".into(), default: None },
+                TemplatePart::Variable {
+                    key: "aws:sourceaccount".into(),
+                    default: None
+                },
                 TemplatePart::Text(":root".into()),
                 TemplatePart::Escaped('*'),
             ]
@@ -220,10 +243,16 @@ mod tests {
         let d = Template::parse("${aws:username, 'nobody'}", true).unwrap();
         assert_eq!(
             d.parts.unwrap(),
-            vec![TemplatePart::Variable { key: "aws:username".into(), default: Some("nobody".into()) }]
+            vec![TemplatePart::Variable {
+                key: "aws:username".into(),
+                default: Some("nobody".into())
+            }]
         );
         // Version 2008-10-17: taken literally.
-        assert!(Template::parse("${aws:username}", false).unwrap().parts.is_none());
+        assert!(Template::parse("${aws:username}", false)
+            .unwrap()
+            .parts
+            .is_none());
         assert!(Template::parse("${aws:username", true).is_err());
     }
 
@@ -246,9 +275,13 @@ mod tests {
         assert!(!c.contains("::1".parse().unwrap()));
         let v6 = Cidr::parse("2001:db8::/32").unwrap();
         assert!(v6.contains("2001:db8::1".parse().unwrap()));
-        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
+        assert!(Cidr::parse("0.0.0.0/0")
+            .unwrap()
+            .contains("8.8.8.8".parse().unwrap()));
         assert!(Cidr::parse("10.0.0.0/33").is_none());
-        assert!(Cidr::parse("1.2.3.4").unwrap().contains("1.2.3.4".parse().unwrap()));
+        assert!(Cidr::parse("1.2.3.4")
+            .unwrap()
+            .contains("1.2.3.4".parse().unwrap()));
     }
 
     #[test]

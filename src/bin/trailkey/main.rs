@@ -1,1 +1,237 @@
-fn main() {}
+//! The `trailkey` CLI: check, explain, fix.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod args;
+
+use args::{CheckArgs, CheckFormat, Cli, Command, EvalArgs, EvalFormat};
+use clap::Parser;
+use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use trailkey::checker::{check, fix_policy, CheckInput, Compliance, FindingId, Trail};
+use trailkey::eval::{evaluate, Context, Outcome, Request, RequestPrincipal};
+use trailkey::policy::{Policy, PolicyError};
+use trailkey::report::{render, Format};
+
+/// Exit codes: findings apart from failures.
+const EXIT_NON_COMPLIANT: u8 = 1;
+const EXIT_BAD_INPUT: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_BAD_INPUT } else { 0 });
+        }
+    };
+    let result = match cli.command {
+        Command::Check(a) => run_check(&a),
+        Command::Fix(a) => run_fix(&a),
+        Command::Eval(a) => run_eval(&a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(message) => {
+            eprintln!("trailkey: {message}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+    }
+}
+
+fn read_file(path: &Path) -> Result<String, String> {
+    if path == Path::new("-") {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| format!("cannot read stdin: {e}"))?;
+        return Ok(s);
+    }
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "`{}` is not UTF-8 (byte {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+fn policy_error(path: &Path, e: &PolicyError) -> String {
+    let mut s = format!("{}: {e}", path.display());
+    if let Some(h) = e.help() {
+        s.push_str(&format!("\n  help: {h}"));
+    }
+    s
+}
+
+fn load_policy(path: &Path) -> Result<Policy, String> {
+    Policy::parse(&read_file(path)?).map_err(|e| policy_error(path, &e))
+}
+
+fn check_input(a: &CheckArgs) -> Result<CheckInput, String> {
+    if a.trail_arn.is_empty() && a.event_data_store_arn.is_empty() {
+        return Err("give at least one --trail-arn or --event-data-store-arn".into());
+    }
+    if trailkey::policy::arn_account(&a.key_arn).is_none() || !a.key_arn.contains(":kms:") {
+        return Err(format!("--key-arn: `{}` is not a KMS key ARN", a.key_arn));
+    }
+    let mut input = CheckInput::new(a.key_arn.clone());
+    for t in &a.trail_arn {
+        let (arn, bucket) = match t.split_once('=') {
+            Some((arn, b)) => (arn.to_string(), Some(b.to_string())),
+            None => (t.clone(), None),
+        };
+        if !arn.contains(":cloudtrail:")
+            || !arn.contains(":trail/")
+            || trailkey::policy::arn_account(&arn).is_none()
+        {
+            return Err(format!(
+                "--trail-arn: `{arn}` is not a CloudTrail trail ARN"
+            ));
+        }
+        input.trails.push(Trail { arn, bucket });
+    }
+    for e in &a.event_data_store_arn {
+        if !e.contains(":eventdatastore/") || trailkey::policy::arn_account(e).is_none() {
+            return Err(format!(
+                "--event-data-store-arn: `{e}` is not an event data store ARN"
+            ));
+        }
+        input.event_data_stores.push(e.clone());
+    }
+    for r in &a.reader {
+        RequestPrincipal::parse(r).map_err(|m| format!("--reader: {m}"))?;
+    }
+    input.readers = a.reader.clone();
+    for acct in &a.allowed_account {
+        if !trailkey::policy::is_account_id(acct) {
+            return Err(format!(
+                "--allowed-account: `{acct}` is not a 12-digit account id"
+            ));
+        }
+    }
+    input.allowed_accounts = a.allowed_account.clone();
+    input.bucket_key = a.bucket_key;
+    input.key_state = a.key_state.clone();
+    input.key_spec = a.key_spec.clone();
+    input.strict = a.strict;
+    for s in &a.suppress {
+        input.suppress.push(
+            FindingId::from_name(s)
+                .ok_or_else(|| format!("--suppress: unknown finding id `{s}`"))?,
+        );
+    }
+    Ok(input)
+}
+
+fn run_check(a: &CheckArgs) -> Result<u8, String> {
+    let input = check_input(a)?;
+    let policy = load_policy(&a.policy)?;
+    let report = check(&policy, &input);
+    let format = match a.format {
+        CheckFormat::Human => Format::Human,
+        CheckFormat::Json => Format::Json,
+        CheckFormat::Sarif => Format::Sarif,
+    };
+    let stdout = std::io::stdout();
+    let color = stdout.is_terminal();
+    render(&report, format, color, &mut stdout.lock())
+        .map_err(|e| format!("cannot write output: {e}"))?;
+    Ok(match report.compliance {
+        Compliance::Compliant => 0,
+        Compliance::NonCompliant => EXIT_NON_COMPLIANT,
+    })
+}
+
+fn run_fix(a: &CheckArgs) -> Result<u8, String> {
+    let input = check_input(a)?;
+    let policy = load_policy(&a.policy)?;
+    let outcome = fix_policy(&policy, &input);
+    let text = serde_json::to_string_pretty(&outcome.document).map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}").map_err(|e| format!("cannot write output: {e}"))?;
+    for f in &outcome.unfixable {
+        eprintln!(
+            "trailkey: not fixable by adding statements: {} {}: {}",
+            f.id, f.resource, f.message
+        );
+    }
+    Ok(if outcome.unfixable.is_empty() {
+        0
+    } else {
+        EXIT_NON_COMPLIANT
+    })
+}
+
+fn run_eval(a: &EvalArgs) -> Result<u8, String> {
+    let policy = load_policy(&a.policy)?;
+    let principal =
+        RequestPrincipal::parse(&a.principal).map_err(|m| format!("--principal: {m}"))?;
+    let mut context = Context::new();
+    for kv in &a.context {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| format!("--context: `{kv}` is not KEY=VALUE"))?;
+        context.add(k.trim(), v);
+    }
+    let identity = if a.identity_policy.is_empty() {
+        None
+    } else {
+        let mut v = Vec::new();
+        for p in &a.identity_policy {
+            v.push(Policy::parse_identity(&read_file(p)?).map_err(|e| policy_error(p, &e))?);
+        }
+        Some(v)
+    };
+    let request = Request {
+        principal,
+        action: a.action.clone(),
+        resource: a.resource.clone(),
+        context,
+    }
+    .with_principal_context();
+    let d = evaluate(&policy, &request, identity.as_deref());
+    let mut out = std::io::stdout().lock();
+    let w = |r: std::io::Result<()>| r.map_err(|e| format!("cannot write output: {e}"));
+    match a.format {
+        EvalFormat::Json => {
+            let v = serde_json::json!({
+                "decision": d.decision,
+                "via": d.via,
+                "statements": d.statements,
+                "failed_conditions": d.failed_conditions,
+                "requires_identity_policy": d.requires_identity_policy,
+                "note": d.note,
+            });
+            w(writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&v).unwrap_or_default()
+            ))?;
+        }
+        EvalFormat::Human => {
+            let via = match d.via {
+                Some(trailkey::eval::Via::KeyPolicy) => " (key policy)",
+                Some(trailkey::eval::Via::IamDelegation) => " (through IAM delegation)",
+                None => "",
+            };
+            w(writeln!(out, "{:?}{via}", d.decision))?;
+            for s in &d.statements {
+                w(writeln!(out, "  statement {}", s.label()))?;
+            }
+            for f in &d.failed_conditions {
+                w(writeln!(out, "  {}", f.describe()))?;
+            }
+            if let Some(n) = &d.note {
+                w(writeln!(out, "  {n}"))?;
+            }
+        }
+    }
+    Ok(if d.decision == Outcome::Allow {
+        0
+    } else {
+        EXIT_NON_COMPLIANT
+    })
+}

@@ -1,0 +1,105 @@
+//! Command-line arguments.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Checks that AWS KMS key policies let CloudTrail encrypt, describe and decrypt — exactly as
+/// AWS evaluates them.
+#[derive(Debug, Parser)]
+#[command(name = "trailkey", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a key policy file against the CloudTrail requirements (exit 0 compliant, 1 not, 2 bad input).
+    Check(CheckArgs),
+    /// Evaluate one request against a key policy and explain the decision.
+    Eval(EvalArgs),
+    /// Print the policy with the missing statements added (existing statements untouched).
+    Fix(CheckArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CheckFormat {
+    Human,
+    Json,
+    Sarif,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum EvalFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The key policy (a policy document or `aws kms get-key-policy` output); `-` for stdin.
+    #[arg(long)]
+    pub policy: PathBuf,
+    /// The key ARN.
+    #[arg(long)]
+    pub key_arn: String,
+    /// A trail that uses the key; optionally `ARN=BUCKET` to add the S3 encryption context.
+    #[arg(long = "trail-arn")]
+    pub trail_arn: Vec<String>,
+    /// A CloudTrail Lake event data store that uses the key.
+    #[arg(long = "event-data-store-arn")]
+    pub event_data_store_arn: Vec<String>,
+    /// A principal ARN that must be able to decrypt the logs.
+    #[arg(long)]
+    pub reader: Vec<String>,
+    /// An account allowed to encrypt or decrypt.
+    #[arg(long = "allowed-account")]
+    pub allowed_account: Vec<String>,
+    /// The trails' bucket uses an S3 Bucket Key (CloudTrail then needs kms:Decrypt).
+    #[arg(long)]
+    pub bucket_key: bool,
+    /// The key state.
+    #[arg(long, default_value = "Enabled")]
+    pub key_state: String,
+    /// The key spec.
+    #[arg(long, default_value = "SYMMETRIC_DEFAULT")]
+    pub key_spec: String,
+    /// Warnings also make the policy non-compliant.
+    #[arg(long)]
+    pub strict: bool,
+    /// A finding id to suppress.
+    #[arg(long)]
+    pub suppress: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: CheckFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The key policy file; `-` for stdin.
+    #[arg(long)]
+    pub policy: PathBuf,
+    /// Who calls: a service principal, an IAM/STS ARN, an account id, or `anonymous`.
+    #[arg(long)]
+    pub principal: String,
+    /// The action, e.g. kms:Decrypt.
+    #[arg(long)]
+    pub action: String,
+    /// The key ARN.
+    #[arg(
+        long,
+        default_value = "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-0000-0000-000000000000"
+    )]
+    pub resource: String,
+    /// A condition key value `KEY=VALUE`; repeat a key for a multi-valued one.
+    #[arg(long)]
+    pub context: Vec<String>,
+    /// An identity policy of the caller (repeatable). Without any, account grants are reported as
+    /// "allowed through IAM delegation".
+    #[arg(long = "identity-policy")]
+    pub identity_policy: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: EvalFormat,
+}

@@ -1,0 +1,844 @@
+//! CloudTrail requirements → findings and fixes.
+//!
+//! Simulates the requests CloudTrail and log readers really make (seed 001: "Required KMS key
+//! policy sections for use with CloudTrail") and lints the policy for least privilege (seed 004).
+
+mod finding;
+mod fix;
+
+pub use finding::{Compliance, Finding, FindingId, Report, Severity};
+pub use fix::{fix_policy, FixOutcome};
+
+use crate::eval::{evaluate, Context, Decision, Outcome, Request, RequestPrincipal};
+use crate::policy::{
+    arn_account, AwsPrincipal, BaseOperator, Effect, Policy, PolicyError, PrincipalElement,
+    Statement,
+};
+
+/// The CloudTrail service principal.
+pub const CLOUDTRAIL: &str = "cloudtrail.amazonaws.com";
+
+/// A trail that uses the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trail {
+    /// The trail ARN.
+    pub arn: String,
+    /// The S3 bucket, when known (adds `kms:EncryptionContext:aws:s3:arn`).
+    pub bucket: Option<String>,
+}
+
+/// What to check the policy against.
+#[derive(Debug, Clone)]
+pub struct CheckInput {
+    /// The key ARN.
+    pub key_arn: String,
+    /// Trails that use the key.
+    pub trails: Vec<Trail>,
+    /// CloudTrail Lake event data store ARNs that use the key.
+    pub event_data_stores: Vec<String>,
+    /// Principal ARNs that must be able to decrypt the logs.
+    pub readers: Vec<String>,
+    /// Accounts allowed to encrypt or decrypt (empty: not checked).
+    pub allowed_accounts: Vec<String>,
+    /// The trails' bucket uses an S3 Bucket Key (CloudTrail then needs `kms:Decrypt`).
+    pub bucket_key: bool,
+    /// `KeyState` (`Enabled`, `Disabled`, `PendingDeletion`, ...).
+    pub key_state: String,
+    /// `KeySpec`.
+    pub key_spec: String,
+    /// The readers' identity policies; `None` when unknown.
+    pub identity_policies: Option<Vec<Policy>>,
+    /// Warnings also make the key NON_COMPLIANT.
+    pub strict: bool,
+    /// Finding ids to drop.
+    pub suppress: Vec<FindingId>,
+}
+
+impl CheckInput {
+    /// A key with defaults: Enabled, `SYMMETRIC_DEFAULT`, nothing else.
+    pub fn new(key_arn: impl Into<String>) -> Self {
+        Self {
+            key_arn: key_arn.into(),
+            trails: Vec::new(),
+            event_data_stores: Vec::new(),
+            readers: Vec::new(),
+            allowed_accounts: Vec::new(),
+            bucket_key: false,
+            key_state: "Enabled".into(),
+            key_spec: "SYMMETRIC_DEFAULT".into(),
+            identity_policies: None,
+            strict: false,
+            suppress: Vec::new(),
+        }
+    }
+
+    fn key_account(&self) -> &str {
+        arn_account(&self.key_arn).unwrap_or("")
+    }
+
+    fn partition(&self) -> &str {
+        self.key_arn.split(':').nth(1).unwrap_or("aws")
+    }
+}
+
+/// Region of an ARN (`us-east-1`), or `""`.
+fn arn_region(arn: &str) -> &str {
+    arn.split(':').nth(3).unwrap_or("")
+}
+
+/// The requests CloudTrail and readers make for one trail.
+pub mod requests {
+    use super::*;
+
+    fn service_request(input: &CheckInput, action: &str) -> Request {
+        Request {
+            principal: RequestPrincipal::Service(CLOUDTRAIL.into()),
+            action: action.into(),
+            resource: input.key_arn.clone(),
+            context: Context::new(),
+        }
+        .with_principal_context()
+    }
+
+    fn trail_source(ctx: &mut Context, trail: &Trail) {
+        ctx.set("aws:SourceArn", trail.arn.clone());
+        if let Some(a) = arn_account(&trail.arn) {
+            ctx.set("aws:SourceAccount", a);
+        }
+    }
+
+    /// The encryption context CloudTrail uses for a trail's log files.
+    fn trail_context(ctx: &mut Context, input: &CheckInput, trail: &Trail) {
+        let mut keys = vec!["aws:cloudtrail:arn".to_string()];
+        ctx.set(
+            "kms:EncryptionContext:aws:cloudtrail:arn",
+            trail.arn.clone(),
+        );
+        if let Some(bucket) = &trail.bucket {
+            let account = arn_account(&trail.arn).unwrap_or("");
+            let s3 = if input.bucket_key {
+                format!("arn:{}:s3:::{bucket}", input.partition())
+            } else {
+                format!(
+                    "arn:{}:s3:::{bucket}/AWSLogs/{account}/CloudTrail/{}/log.json.gz",
+                    input.partition(),
+                    arn_region(&trail.arn)
+                )
+            };
+            ctx.set("kms:EncryptionContext:aws:s3:arn", s3);
+            keys.push("aws:s3:arn".into());
+        }
+        ctx.set_multi("kms:EncryptionContextKeys", keys);
+    }
+
+    /// CloudTrail's GenerateDataKey for a trail's log file.
+    pub fn trail_encrypt(input: &CheckInput, trail: &Trail) -> Request {
+        let mut r = service_request(input, "kms:GenerateDataKey");
+        trail_source(&mut r.context, trail);
+        trail_context(&mut r.context, input, trail);
+        r
+    }
+
+    /// CloudTrail's DescribeKey for a trail (no encryption context).
+    pub fn trail_describe(input: &CheckInput, trail: &Trail) -> Request {
+        let mut r = service_request(input, "kms:DescribeKey");
+        trail_source(&mut r.context, trail);
+        r
+    }
+
+    /// CloudTrail's Decrypt for a trail whose bucket uses an S3 Bucket Key.
+    pub fn trail_service_decrypt(input: &CheckInput, trail: &Trail) -> Request {
+        let mut r = service_request(input, "kms:Decrypt");
+        trail_source(&mut r.context, trail);
+        trail_context(&mut r.context, input, trail);
+        r
+    }
+
+    /// A reader decrypting a trail's log file through S3.
+    pub fn trail_read(input: &CheckInput, trail: &Trail, reader: RequestPrincipal) -> Request {
+        let mut r = Request {
+            principal: reader,
+            action: "kms:Decrypt".into(),
+            resource: input.key_arn.clone(),
+            context: Context::new(),
+        };
+        r.context.set(
+            "kms:ViaService",
+            format!("s3.{}.amazonaws.com", arn_region(&trail.arn)),
+        );
+        trail_context(&mut r.context, input, trail);
+        r.with_principal_context()
+    }
+
+    /// CloudTrail's call for an event data store (no aws:SourceArn/aws:SourceAccount: seed 001,
+    /// "not supported in KMS key policies for event data stores").
+    pub fn eds_service(input: &CheckInput, action: &str) -> Request {
+        service_request(input, action)
+    }
+
+    /// A user running Lake queries: Decrypt/GenerateDataKey through CloudTrail.
+    pub fn eds_user(
+        input: &CheckInput,
+        eds: &str,
+        reader: RequestPrincipal,
+        action: &str,
+    ) -> Request {
+        let mut r = Request {
+            principal: reader,
+            action: action.into(),
+            resource: input.key_arn.clone(),
+            context: Context::new(),
+        };
+        r.context.set(
+            "kms:ViaService",
+            format!("cloudtrail.{}.amazonaws.com", arn_region(eds)),
+        );
+        r.with_principal_context()
+    }
+}
+
+/// KMS actions that carry an encryption context (seed 004: "Use encryption context conditions
+/// keys only when the action ... is CreateGrant or an AWS KMS symmetric cryptographic operation").
+const CONTEXT_ACTIONS: &[&str] = &[
+    "kms:Decrypt",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:GenerateDataKeyPair",
+    "kms:GenerateDataKeyPairWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:CreateGrant",
+];
+
+/// KMS actions without an encryption context.
+const NON_CONTEXT_ACTIONS: &[&str] = &[
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:GetPublicKey",
+    "kms:ListGrants",
+    "kms:ListKeyPolicies",
+    "kms:ListResourceTags",
+    "kms:ListAliases",
+    "kms:ListKeyRotations",
+    "kms:PutKeyPolicy",
+    "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
+    "kms:DisableKey",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:DisableKeyRotation",
+    "kms:RotateKeyOnDemand",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateKeyDescription",
+    "kms:UpdatePrimaryRegion",
+    "kms:ReplicateKey",
+    "kms:RevokeGrant",
+    "kms:RetireGrant",
+    "kms:Sign",
+    "kms:Verify",
+    "kms:GenerateMac",
+    "kms:VerifyMac",
+    "kms:DeriveSharedSecret",
+    "kms:CreateAlias",
+    "kms:DeleteAlias",
+    "kms:UpdateAlias",
+];
+
+/// What CloudTrail needs (seed 001): GenerateDataKey*, DescribeKey, Decrypt.
+const CLOUDTRAIL_ACTIONS: &[&str] = &[
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:GenerateDataKeyPair",
+    "kms:GenerateDataKeyPairWithoutPlaintext",
+    "kms:DescribeKey",
+    "kms:Decrypt",
+];
+
+fn all_kms_actions() -> impl Iterator<Item = &'static str> {
+    CONTEXT_ACTIONS
+        .iter()
+        .chain(NON_CONTEXT_ACTIONS.iter())
+        .copied()
+}
+
+/// Condition keys that tie a wildcard principal to known accounts or networks.
+const RESTRICTING_KEYS: &[&str] = &[
+    "aws:principalaccount",
+    "aws:principalarn",
+    "aws:principalorgid",
+    "aws:principalorgpaths",
+    "aws:sourceaccount",
+    "aws:sourcearn",
+    "aws:sourceowner",
+    "aws:sourcevpc",
+    "aws:sourcevpce",
+    "aws:sourceip",
+    "aws:userid",
+    "aws:username",
+    "kms:calleraccount",
+    "aws:principalservicename",
+];
+
+const EC_ARN_KEY: &str = "kms:encryptioncontext:aws:cloudtrail:arn";
+
+/// Checks a policy text; an unreadable policy is a `POLICY_INVALID` finding, never a pass.
+pub fn check_text(text: &str, input: &CheckInput) -> Report {
+    match Policy::parse(text) {
+        Ok(p) => check(&p, input),
+        Err(e) => invalid_policy_report(&e, input),
+    }
+}
+
+/// The report for a policy that cannot be parsed.
+pub fn invalid_policy_report(error: &PolicyError, input: &CheckInput) -> Report {
+    let mut findings = Vec::new();
+    findings.push(Finding {
+        id: FindingId::PolicyInvalid,
+        severity: Severity::Error,
+        resource: input.key_arn.clone(),
+        statement: None,
+        message: format!("key policy is invalid: {error}"),
+        fix: None,
+    });
+    finish(findings, input)
+}
+
+struct Checker<'a> {
+    policy: &'a Policy,
+    input: &'a CheckInput,
+    findings: Vec<Finding>,
+}
+
+impl Checker<'_> {
+    fn push(
+        &mut self,
+        id: FindingId,
+        resource: &str,
+        statement: Option<String>,
+        message: String,
+        fix: Option<serde_json::Value>,
+    ) {
+        self.findings.push(Finding {
+            id,
+            severity: id.severity(),
+            resource: resource.to_string(),
+            statement,
+            message,
+            fix,
+        });
+    }
+
+    fn decide(&self, request: &Request) -> Decision {
+        evaluate(
+            self.policy,
+            request,
+            self.input.identity_policies.as_deref(),
+        )
+    }
+
+    /// The statement to blame for a denial and why.
+    fn blame(&self, d: &Decision) -> (Option<String>, String) {
+        match d.decision {
+            Outcome::ExplicitDeny => (
+                d.statements.first().map(|s| s.label()),
+                "an explicit Deny applies".to_string(),
+            ),
+            _ => match d.failed_conditions.first() {
+                Some(f) => (Some(f.statement.label()), f.describe()),
+                None => (
+                    None,
+                    d.note
+                        .clone()
+                        .unwrap_or_else(|| "no statement allows it".into()),
+                ),
+            },
+        }
+    }
+
+    fn require(
+        &mut self,
+        id: FindingId,
+        resource: &str,
+        request: &Request,
+        what: &str,
+        fix: Option<serde_json::Value>,
+    ) -> Option<Decision> {
+        let d = self.decide(request);
+        if d.is_allowed() {
+            return Some(d);
+        }
+        let (statement, why) = self.blame(&d);
+        // Adding an Allow cannot override an explicit Deny: no fix to offer.
+        let fix = if d.decision == Outcome::ExplicitDeny {
+            None
+        } else {
+            fix
+        };
+        self.push(
+            id,
+            resource,
+            statement,
+            format!("{what} is denied: {why}"),
+            fix,
+        );
+        None
+    }
+
+    fn run(&mut self) {
+        let input = self.input;
+        let key = input.key_arn.as_str();
+        if input.key_state != "Enabled" {
+            self.push(
+                FindingId::KeyNotEnabled,
+                key,
+                None,
+                format!(
+                    "key state is `{}`: CloudTrail cannot encrypt with it",
+                    input.key_state
+                ),
+                None,
+            );
+        }
+        if input.key_spec != "SYMMETRIC_DEFAULT" {
+            self.push(FindingId::KeyNotSymmetric, key, None, format!("key spec is `{}`: CloudTrail needs a symmetric encryption key (SYMMETRIC_DEFAULT)", input.key_spec), None);
+        }
+        for trail in &input.trails {
+            self.trail(trail);
+        }
+        for eds in &input.event_data_stores {
+            self.event_data_store(eds);
+        }
+        self.lint_statements();
+    }
+
+    fn trail(&mut self, trail: &Trail) {
+        let input = self.input;
+        let t = trail.arn.as_str();
+        if let Some(d) = self.require(
+            FindingId::EncryptDenied,
+            t,
+            &requests::trail_encrypt(input, trail),
+            "CloudTrail's kms:GenerateDataKey for this trail",
+            Some(fix::trail_encrypt(input, &[trail])),
+        ) {
+            // Seed 004: limit the grant with kms:EncryptionContext:aws:cloudtrail:arn.
+            let unconstrained: Vec<String> = self
+                .allowing(&d)
+                .into_iter()
+                .filter(|s| s.conditions_on(EC_ARN_KEY).next().is_none())
+                .map(|s| s.label())
+                .collect();
+            for label in unconstrained {
+                self.push(FindingId::ContextUnconstrained, t, Some(label), "CloudTrail's GenerateDataKey grant is not limited by kms:EncryptionContext:aws:cloudtrail:arn".into(), None);
+            }
+        }
+        self.require(
+            FindingId::DescribeDenied,
+            t,
+            &requests::trail_describe(input, trail),
+            "CloudTrail's kms:DescribeKey for this trail",
+            Some(fix::trail_describe(input, &[trail])),
+        );
+        if input.bucket_key {
+            self.require(
+                FindingId::ServiceDecryptDenied,
+                t,
+                &requests::trail_service_decrypt(input, trail),
+                "CloudTrail's kms:Decrypt (the bucket uses an S3 Bucket Key)",
+                Some(fix::trail_service_decrypt(input, &[trail])),
+            );
+        }
+        for reader in &input.readers {
+            let Ok(p) = RequestPrincipal::parse(reader) else {
+                self.push(
+                    FindingId::ReaderDenied,
+                    t,
+                    None,
+                    format!("reader `{reader}` is not a principal ARN"),
+                    None,
+                );
+                continue;
+            };
+            let req = requests::trail_read(input, trail, p);
+            if let Some(d) = self.require(
+                FindingId::ReaderDenied,
+                t,
+                &req,
+                &format!("kms:Decrypt by reader `{reader}`"),
+                Some(fix::trail_readers(input, std::slice::from_ref(reader))),
+            ) {
+                if d.requires_identity_policy {
+                    self.push(FindingId::ReaderViaIam, t, d.statements.first().map(|s| s.label()), format!("reader `{reader}` can decrypt only if its IAM policies allow kms:Decrypt on the key"), None);
+                }
+            }
+        }
+        if !self.has_log_reader(trail) {
+            self.push(FindingId::NoLogReader, t, None, "no principal other than AWS services can decrypt this trail's logs, not even through IAM delegation".into(), Some(fix::trail_readers(input, &[format!("arn:{}:iam::{}:root", input.partition(), input.key_account())])));
+        }
+    }
+
+    /// Is there any non-service principal that can decrypt the trail's logs?
+    fn has_log_reader(&self, trail: &Trail) -> bool {
+        let input = self.input;
+        if input
+            .readers
+            .iter()
+            .filter_map(|r| RequestPrincipal::parse(r).ok())
+            .any(|p| {
+                self.decide(&requests::trail_read(input, trail, p))
+                    .is_allowed()
+            })
+        {
+            return true;
+        }
+        let mut candidates: Vec<RequestPrincipal> = Vec::new();
+        for s in &self.policy.statements {
+            if s.effect != Effect::Allow || !s.covers_action("kms:Decrypt") {
+                continue;
+            }
+            match &s.principal {
+                Some(PrincipalElement::Principal(set)) => {
+                    for a in &set.aws {
+                        let text = match a {
+                            // A role in the account stands for "any IAM principal there".
+                            AwsPrincipal::Account { account } => format!(
+                                "arn:{}:iam::{account}:role/trailkey-probe",
+                                input.partition()
+                            ),
+                            AwsPrincipal::Arn { arn, .. } => arn.clone(),
+                        };
+                        if let Ok(p) = RequestPrincipal::parse(&text) {
+                            candidates.push(p);
+                        }
+                    }
+                    if set.everyone {
+                        if let Ok(p) = RequestPrincipal::parse(&format!(
+                            "arn:{}:iam::{}:role/trailkey-probe",
+                            input.partition(),
+                            input.key_account()
+                        )) {
+                            candidates.push(p);
+                        }
+                    }
+                }
+                Some(PrincipalElement::NotPrincipal(_)) => {
+                    if let Ok(p) = RequestPrincipal::parse(&format!(
+                        "arn:{}:iam::{}:role/trailkey-probe",
+                        input.partition(),
+                        input.key_account()
+                    )) {
+                        candidates.push(p);
+                    }
+                }
+                None => {}
+            }
+        }
+        // Unknown identity policies are assumed to allow: the question is whether the key policy
+        // leaves any path at all.
+        candidates.into_iter().any(|p| {
+            evaluate(self.policy, &requests::trail_read(input, trail, p), None).is_allowed()
+        })
+    }
+
+    fn event_data_store(&mut self, eds: &str) {
+        let input = self.input;
+        self.require(
+            FindingId::EncryptDenied,
+            eds,
+            &requests::eds_service(input, "kms:GenerateDataKey"),
+            "CloudTrail's kms:GenerateDataKey for this event data store",
+            Some(fix::eds_encrypt(input)),
+        );
+        self.require(
+            FindingId::ServiceDecryptDenied,
+            eds,
+            &requests::eds_service(input, "kms:Decrypt"),
+            "CloudTrail's kms:Decrypt for this event data store",
+            Some(fix::eds_decrypt(input)),
+        );
+        self.require(
+            FindingId::DescribeDenied,
+            eds,
+            &requests::eds_service(input, "kms:DescribeKey"),
+            "CloudTrail's kms:DescribeKey for this event data store",
+            Some(fix::eds_describe(input)),
+        );
+        for reader in &input.readers {
+            let Ok(p) = RequestPrincipal::parse(reader) else {
+                continue;
+            };
+            for action in ["kms:Decrypt", "kms:GenerateDataKey"] {
+                let req = requests::eds_user(input, eds, p.clone(), action);
+                self.require(
+                    FindingId::ReaderDenied,
+                    eds,
+                    &req,
+                    &format!("{action} by reader `{reader}`"),
+                    Some(fix::eds_users(input, std::slice::from_ref(reader))),
+                );
+            }
+        }
+        for s in self
+            .policy
+            .statements
+            .iter()
+            .filter(|s| grants_service(s, CLOUDTRAIL))
+        {
+            if s.conditions
+                .iter()
+                .any(|c| c.key == "aws:sourcearn" || c.key == "aws:sourceaccount")
+            {
+                self.findings.push(Finding {
+                    id: FindingId::EdsSourceCondition,
+                    severity: Severity::Warning,
+                    resource: eds.to_string(),
+                    statement: Some(s.label()),
+                    message: "this CloudTrail statement uses aws:SourceArn/aws:SourceAccount, which are not supported for event data stores, so it never applies to them".into(),
+                    fix: None,
+                });
+            }
+        }
+    }
+
+    fn allowing(&self, d: &Decision) -> Vec<&Statement> {
+        d.statements
+            .iter()
+            .filter(|r| r.source == crate::eval::Source::KeyPolicy)
+            .filter_map(|r| self.policy.statements.get(r.index))
+            .collect()
+    }
+
+    fn lint_statements(&mut self) {
+        let input = self.input;
+        let key = input.key_arn.clone();
+        let serves_eds = !input.event_data_stores.is_empty();
+        let serves_trails = !input.trails.is_empty();
+        for s in &self.policy.statements {
+            if s.effect != Effect::Allow {
+                continue;
+            }
+            let label = Some(s.label());
+            if matches!(s.principal, Some(PrincipalElement::NotPrincipal(_))) {
+                self.push(FindingId::NotPrincipalAllow, &key, label.clone(), "Allow with NotPrincipal grants everyone not listed; AWS does not support it in key policies".into(), None);
+            }
+            if is_public(s) {
+                self.push(FindingId::PublicAccess, &key, label.clone(), "any principal in any account (or anonymous) gets KMS actions: there is no account, organization or source condition".into(), None);
+            }
+            if grants_service(s, CLOUDTRAIL) {
+                let has_arn = s
+                    .conditions
+                    .iter()
+                    .any(|c| c.key == "aws:sourcearn" && !c.operator.base.is_negated());
+                let has_account = s
+                    .conditions
+                    .iter()
+                    .any(|c| c.key == "aws:sourceaccount" && !c.operator.base.is_negated());
+                if !has_arn && !has_account {
+                    let (sev, msg) = if serves_eds {
+                        (Severity::Warning, "CloudTrail is granted KMS actions with neither aws:SourceArn nor aws:SourceAccount (unavoidable for event data stores, which do not send them)")
+                    } else {
+                        (Severity::Error, "CloudTrail is granted KMS actions with neither aws:SourceArn nor aws:SourceAccount: any trail in any account could use this key (confused deputy)")
+                    };
+                    self.findings.push(Finding {
+                        id: FindingId::ConfusedDeputy,
+                        severity: sev,
+                        resource: key.clone(),
+                        statement: label.clone(),
+                        message: msg.into(),
+                        fix: None,
+                    });
+                } else if has_account && !has_arn && serves_trails {
+                    self.push(FindingId::SourceAccountOnly, &key, label.clone(), "aws:SourceAccount is supported but aws:SourceArn is recommended: it limits the key to specific trails".into(), None);
+                }
+                let extra: Vec<&str> = all_kms_actions()
+                    .filter(|a| !CLOUDTRAIL_ACTIONS.contains(a) && s.covers_action(a))
+                    .collect();
+                if !extra.is_empty() {
+                    self.push(FindingId::ServiceOvergrant, &key, label.clone(), format!("CloudTrail is granted {} beyond what it needs (GenerateDataKey*, DescribeKey, Decrypt)", short_list(&extra)), None);
+                }
+            }
+            // Seed 004: "If you use these condition keys to allow other operations, such as
+            // DescribeKey, permission will be denied."
+            let empty = Context::new();
+            let named: Vec<&str> = NON_CONTEXT_ACTIONS
+                .iter()
+                .copied()
+                .filter(|a| {
+                    s.action
+                        .patterns()
+                        .iter()
+                        .any(|p| !p.is_match_all() && p.matches(a))
+                })
+                .collect();
+            let blocks = s
+                .conditions
+                .iter()
+                .any(|c| is_context_key(&c.key) && !crate::eval::condition::evaluate(c, &empty));
+            if !named.is_empty() && blocks {
+                self.push(FindingId::ContextOnNonCryptoAction, &key, label.clone(), format!("an encryption-context condition on {}, which carries no encryption context: this statement can never allow it", short_list(&named)), None);
+            }
+            if serves_trails
+                && !serves_eds
+                && grants_aws_decrypt(s)
+                && s.conditions_on(EC_ARN_KEY).next().is_none()
+                && !s
+                    .action
+                    .patterns()
+                    .iter()
+                    .any(|p| p.is_match_all() || p.as_str().eq_ignore_ascii_case("kms:*"))
+            {
+                self.push(FindingId::ReaderNotScoped, &key, label.clone(), "kms:Decrypt is granted without requiring the CloudTrail encryption context (add Null kms:EncryptionContext:aws:cloudtrail:arn = false)".into(), None);
+            }
+        }
+        if !input.allowed_accounts.is_empty() {
+            self.unexpected_accounts();
+        }
+    }
+
+    /// UNEXPECTED_ACCOUNT: simulate encrypt and decrypt from every account the policy mentions
+    /// plus an arbitrary one, and report those outside the allowed list that succeed.
+    fn unexpected_accounts(&mut self) {
+        let input = self.input;
+        let mut accounts: Vec<String> = vec!["999999999999".into()];
+        for s in &self.policy.statements {
+            if let Some(PrincipalElement::Principal(set)) = &s.principal {
+                accounts.extend(set.aws.iter().map(|a| a.account().to_string()));
+            }
+            for c in &s.conditions {
+                for v in &c.raw_values {
+                    if let Some(a) = arn_account(v) {
+                        accounts.push(a.to_string());
+                    } else if crate::policy::is_account_id(v) {
+                        accounts.push(v.clone());
+                    }
+                }
+            }
+        }
+        accounts.sort();
+        accounts.dedup();
+        let region = arn_region(&input.key_arn).to_string();
+        for account in accounts {
+            if account == input.key_account() || input.allowed_accounts.contains(&account) {
+                continue;
+            }
+            let trail = Trail {
+                arn: format!(
+                    "arn:{}:cloudtrail:{region}:{account}:trail/trailkey-probe",
+                    input.partition()
+                ),
+                bucket: None,
+            };
+            let encrypt =
+                evaluate(self.policy, &requests::trail_encrypt(input, &trail), None).is_allowed();
+            let decrypt = RequestPrincipal::parse(&format!(
+                "arn:{}:iam::{account}:role/trailkey-probe",
+                input.partition()
+            ))
+            .map(|p| {
+                evaluate(self.policy, &requests::trail_read(input, &trail, p), None).is_allowed()
+            })
+            .unwrap_or(false);
+            if encrypt || decrypt {
+                let what = match (encrypt, decrypt) {
+                    (true, true) => "encrypt (through CloudTrail) and decrypt",
+                    (true, false) => "encrypt through CloudTrail",
+                    _ => "decrypt",
+                };
+                let shown = if account == "999999999999" {
+                    "an arbitrary account".to_string()
+                } else {
+                    format!("account {account}")
+                };
+                self.push(
+                    FindingId::UnexpectedAccount,
+                    &input.key_arn,
+                    None,
+                    format!("{shown}, outside the allowed accounts, can {what} with this key"),
+                    None,
+                );
+            }
+        }
+    }
+}
+
+fn short_list(items: &[&str]) -> String {
+    match items.len() {
+        0..=3 => items.join(", "),
+        n => format!(
+            "{} and {} more",
+            items.iter().take(3).copied().collect::<Vec<_>>().join(", "),
+            n - 3
+        ),
+    }
+}
+
+fn is_context_key(key: &str) -> bool {
+    key.starts_with("kms:encryptioncontext:") || key == "kms:encryptioncontextkeys"
+}
+
+/// The statement names the service principal (directly or as everyone).
+fn grants_service(s: &Statement, service: &str) -> bool {
+    s.effect == Effect::Allow
+        && matches!(&s.principal, Some(PrincipalElement::Principal(set)) if set.service.iter().any(|x| x == service))
+        && all_kms_actions().any(|a| s.covers_action(a))
+}
+
+fn grants_aws_decrypt(s: &Statement) -> bool {
+    s.effect == Effect::Allow
+        && matches!(&s.principal, Some(PrincipalElement::Principal(set)) if set.everyone || !set.aws.is_empty())
+        && s.covers_action("kms:Decrypt")
+}
+
+/// Wildcard principal (or NotPrincipal), a KMS action, and no condition tying it to known
+/// accounts, organizations or networks.
+fn is_public(s: &Statement) -> bool {
+    let wildcard = match &s.principal {
+        Some(PrincipalElement::Principal(set)) => set.everyone,
+        Some(PrincipalElement::NotPrincipal(_)) => true,
+        None => false,
+    };
+    if !wildcard || !all_kms_actions().any(|a| s.covers_action(a)) {
+        return false;
+    }
+    let restricted = s.conditions.iter().any(|c| {
+        RESTRICTING_KEYS.contains(&c.key.as_str())
+            && !c.operator.base.is_negated()
+            && c.operator.base != BaseOperator::Null
+            && !c.operator.if_exists
+            && c.operator.set != Some(crate::policy::SetOperator::ForAllValues)
+            && !c.raw_values.iter().any(|v| v == "*")
+    });
+    !restricted
+}
+
+/// Suppressions, ordering and compliance.
+fn finish(mut findings: Vec<Finding>, input: &CheckInput) -> Report {
+    findings.retain(|f| !input.suppress.contains(&f.id));
+    findings.sort_by(|a, b| a.severity.cmp(&b.severity).then(a.id.cmp(&b.id)));
+    let failing = findings.iter().any(|f| {
+        f.severity == Severity::Error || (input.strict && f.severity == Severity::Warning)
+    });
+    Report {
+        compliance: if failing {
+            Compliance::NonCompliant
+        } else {
+            Compliance::Compliant
+        },
+        key: input.key_arn.clone(),
+        findings,
+    }
+}
+
+/// Checks a parsed key policy against the CloudTrail requirements.
+pub fn check(policy: &Policy, input: &CheckInput) -> Report {
+    let mut c = Checker {
+        policy,
+        input,
+        findings: Vec::new(),
+    };
+    c.run();
+    finish(c.findings, input)
+}
