@@ -103,7 +103,7 @@ fn compare(
             ConditionValue::Text { template, arn, .. },
         ) => Some(match arn {
             Some(a) => a.matches(request),
-            None => resolve(template, ctx).is_some_and(|p| ArnPattern::new(&p).matches(request)),
+            None => arn_pattern(template, ctx).is_some_and(|p| p.matches(request)),
         }),
         (_, ConditionValue::Number(n)) => {
             let r = request.trim().parse::<f64>().ok()?;
@@ -176,6 +176,28 @@ pub fn like_pattern(template: &Template, ctx: &Context) -> Option<Pattern> {
     let Some(parts) = &template.parts else {
         return Some(Pattern::new(&template.raw, false));
     };
+    let segments = segments(parts, ctx)?;
+    Some(Pattern::from_segments(
+        segments.iter().map(|(s, live)| (s.as_str(), *live)),
+        false,
+    ))
+}
+
+/// Builds an ARN pattern in which substituted values and `${*}` are literal characters, as in
+/// [`like_pattern`].
+pub fn arn_pattern(template: &Template, ctx: &Context) -> Option<ArnPattern> {
+    let Some(parts) = &template.parts else {
+        return Some(ArnPattern::new(&template.raw));
+    };
+    let segments = segments(parts, ctx)?;
+    Some(ArnPattern::from_segments(
+        segments.iter().map(|(s, live)| (s.as_str(), *live)),
+    ))
+}
+
+/// The template's pieces with variables resolved: `(text, true)` for policy text whose
+/// wildcards are live, `(text, false)` for literal text. `None` when a variable is unresolved.
+fn segments(parts: &[TemplatePart], ctx: &Context) -> Option<Vec<(String, bool)>> {
     let mut segments: Vec<(String, bool)> = Vec::with_capacity(parts.len());
     for part in parts {
         match part {
@@ -186,8 +208,5 @@ pub fn like_pattern(template: &Template, ctx: &Context) -> Option<Pattern> {
             }
         }
     }
-    Some(Pattern::from_segments(
-        segments.iter().map(|(s, live)| (s.as_str(), *live)),
-        false,
-    ))
+    Some(segments)
 }

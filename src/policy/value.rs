@@ -118,6 +118,54 @@ impl ArnPattern {
         }
     }
 
+    /// Builds the pattern from pieces: `(text, true)` pieces have live wildcards, `(text, false)`
+    /// pieces (resolved policy variables, `${*}`) are literal. The whole text is split into
+    /// components as [`ArnPattern::new`] does.
+    pub fn from_segments<'a>(segments: impl IntoIterator<Item = (&'a str, bool)>) -> Self {
+        let segments: Vec<(&'a str, bool)> = segments.into_iter().collect();
+        let whole: String = segments.iter().map(|(t, _)| *t).collect();
+        let mut components: Vec<Vec<(&'a str, bool)>> = vec![Vec::new()];
+        for &(text, live) in &segments {
+            let mut rest = text;
+            while components.len() < 6 {
+                let Some((head, tail)) = rest.split_once(':') else {
+                    break;
+                };
+                if let Some(c) = components.last_mut() {
+                    c.push((head, live));
+                }
+                components.push(Vec::new());
+                rest = tail;
+            }
+            if let Some(c) = components.last_mut() {
+                c.push((rest, live));
+            }
+        }
+        if split_arn(&whole).is_none() {
+            return if whole.starts_with("arn:") {
+                ArnPattern::Malformed
+            } else {
+                ArnPattern::Whole(Pattern::from_segments(segments, false))
+            };
+        }
+        let mut it = components
+            .into_iter()
+            .map(|c| Pattern::from_segments(c, false));
+        match (
+            it.next(),
+            it.next(),
+            it.next(),
+            it.next(),
+            it.next(),
+            it.next(),
+        ) {
+            (Some(a), Some(b), Some(c), Some(d), Some(e), Some(f)) => {
+                ArnPattern::Components(Box::new([a, b, c, d, e, f]))
+            }
+            _ => ArnPattern::Malformed,
+        }
+    }
+
     /// Matches a request ARN: every component separately, as IAM does for `Arn*` operators.
     pub fn matches(&self, arn: &str) -> bool {
         match self {
