@@ -397,10 +397,10 @@ fn set_match(set: &PrincipalSet, principal: &RequestPrincipal) -> PrincipalMatch
                         }
                         best = PrincipalMatch::Account;
                     }
-                    AwsPrincipal::Arn { arn, account } if *account == p.account => {
-                        if *arn == p.arn || role_covers(arn, p) {
-                            return PrincipalMatch::Direct;
-                        }
+                    AwsPrincipal::Arn { arn, account }
+                        if *account == p.account && (*arn == p.arn || role_covers(arn, p)) =>
+                    {
+                        return PrincipalMatch::Direct;
                     }
                     _ => {}
                 }

@@ -83,10 +83,9 @@ fn intrinsic(v: &Value) -> Option<(String, &Value)> {
 /// `Ref: AWS::NoValue`, else `v` itself.
 fn alternatives(v: &Value) -> Vec<&Value> {
     match intrinsic(v) {
-        Some((name, arg)) if name == "If" => match arg {
-            Value::Sequence(seq) => seq.iter().skip(1).flat_map(alternatives).collect(),
-            _ => vec![v],
-        },
+        Some((name, Value::Sequence(seq))) if name == "If" => {
+            seq.iter().skip(1).flat_map(alternatives).collect()
+        }
         Some((name, arg)) if name == "Ref" && plain_str(arg) == Some("AWS::NoValue") => Vec::new(),
         _ => vec![v],
     }
