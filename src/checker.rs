@@ -371,8 +371,11 @@ impl Checker<'_> {
             return Some(d);
         }
         let (statement, why) = self.blame(&d);
-        // Adding an Allow cannot override an explicit Deny: no fix to offer.
-        let fix = if d.decision == Outcome::ExplicitDeny {
+        // Adding an Allow cannot override an explicit Deny, and when the key policy already
+        // allows (the caller's own IAM policy is missing) the fix belongs in IAM: no statement.
+        let key_side_allows = self.input.identity_policies.is_some()
+            && evaluate(self.policy, request, None).is_allowed();
+        let fix = if d.decision == Outcome::ExplicitDeny || key_side_allows {
             None
         } else {
             fix
