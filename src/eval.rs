@@ -432,9 +432,14 @@ fn principal_match(
         // Identity policies: the principal is the policy's owner.
         None => PrincipalMatch::Direct,
         Some(PrincipalElement::Principal(set)) => set_match(set, principal),
+        // Only the principals named exclude themselves. An account in `NotPrincipal` excludes the
+        // account principal (its root user), not every user and role in it — AWS: "When you use
+        // NotPrincipal, you must also specify the account ARN of the not-denied principal.
+        // Otherwise, the policy might deny access to the entire account containing the
+        // principal." (IAM User Guide, NotPrincipal.)
         Some(PrincipalElement::NotPrincipal(set)) => match set_match(set, principal) {
-            PrincipalMatch::No => PrincipalMatch::Direct,
-            _ => PrincipalMatch::No,
+            PrincipalMatch::Direct => PrincipalMatch::No,
+            PrincipalMatch::No | PrincipalMatch::Account => PrincipalMatch::Direct,
         },
     }
 }

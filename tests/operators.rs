@@ -1870,16 +1870,47 @@ fn not_principal_allow_is_evaluated() {
     )]);
     assert_eq!(eval_as(&p, ROLE, Some(&[])).decision, Outcome::ImplicitDeny);
 
-    // NotPrincipal with Deny: everyone except the named principal is denied.
+    // NotPrincipal with Deny: everyone except the named principals is denied. AWS: "When you
+    // use NotPrincipal, you must also specify the account ARN of the not-denied principal.
+    // Otherwise, the policy might deny access to the entire account containing the principal."
+    // So the documented form names the role and its account; the account entry excludes only
+    // the account principal (root), never the account's other roles.
     let p = policy_of(&[
         statement("Allow", r#""*""#, "kms:Decrypt"),
         format!(
-            r#"{{"Effect": "Deny", "NotPrincipal": {{"AWS": "{ROLE}"}}, "Action": "kms:Decrypt", "Resource": "*"}}"#
+            r#"{{"Effect": "Deny", "NotPrincipal": {{"AWS": ["{ROLE}", "arn:aws:iam::111122223333:root"]}}, "Action": "kms:Decrypt", "Resource": "*"}}"#
         ),
     ]);
     assert_eq!(eval_as(&p, ROLE, Some(&[])).decision, Outcome::Allow);
     assert_eq!(
+        eval_as(&p, "arn:aws:sts::111122223333:assumed-role/R/s", Some(&[])).decision,
+        Outcome::Allow
+    );
+    assert_eq!(
+        eval_as(&p, "arn:aws:iam::111122223333:root", Some(&[])).decision,
+        Outcome::Allow
+    );
+    assert_eq!(
         eval_as(&p, other, Some(&[])).decision,
         Outcome::ExplicitDeny
+    );
+    assert_eq!(
+        eval_as(&p, "arn:aws:iam::444455556666:role/R", None).decision,
+        Outcome::ExplicitDeny
+    );
+    assert_eq!(
+        eval_as(&p, "cloudtrail.amazonaws.com", None).decision,
+        Outcome::ExplicitDeny
+    );
+
+    // An account alone in NotPrincipal does not shield the account's roles.
+    let p = policy_of(&[
+        statement("Allow", r#""*""#, "kms:Decrypt"),
+        r#"{"Effect": "Deny", "NotPrincipal": {"AWS": "111122223333"}, "Action": "kms:Decrypt", "Resource": "*"}"#.to_string(),
+    ]);
+    assert_eq!(eval_as(&p, ROLE, Some(&[])).decision, Outcome::ExplicitDeny);
+    assert_eq!(
+        eval_as(&p, "arn:aws:iam::111122223333:root", Some(&[])).decision,
+        Outcome::Allow
     );
 }
