@@ -31,3 +31,6 @@ unit:
 
 test: fmt clippy unit $(TEST_EXTRA)
 	@echo "make test: all checks passed"
+
+demo:
+	scripts/demo_check.sh

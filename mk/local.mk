@@ -2,7 +2,7 @@
 #
 #   make moto-venv   install moto into $(VENV_DIR)/moto (once; again when requirements-moto.txt changes)
 #   make moto-smoke  start moto, seed the demo scenarios, read them back, stop moto
-#   make demo        the full local demo (scripts/demo.sh)
+#   make demo-aws    the local-AWS demo (scripts/demo.sh; needs `trailkey scan`/`replay`, issue 4)
 #
 # Needs only python3 (3.9+). If `python3 -m venv` lacks ensurepip (Debian without python3-venv),
 # the venv is made --without-pip and filled by the host's pip (`pip --python`, pip >= 22.3).
@@ -50,5 +50,5 @@ demo-table-test:
 
 TEST_EXTRA += demo-table-test moto-smoke
 
-demo:
+demo-aws:
 	scripts/demo.sh

@@ -378,7 +378,7 @@ impl Checker<'_> {
         let fix = if d.decision == Outcome::ExplicitDeny || key_side_allows {
             None
         } else {
-            fix
+            fix.map(|f| fix::with_unique_sid(f, self.policy))
         };
         self.push(
             id,

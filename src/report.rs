@@ -44,12 +44,9 @@ pub fn human(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<()
         crate::checker::Compliance::Compliant => paint("COMPLIANT", "32", color),
         crate::checker::Compliance::NonCompliant => paint("NON_COMPLIANT", "31;1", color),
     };
-    writeln!(
-        out,
-        "{verdict} {} ({} findings)",
-        report.key,
-        report.findings.len()
-    )?;
+    let n = report.findings.len();
+    let noun = if n == 1 { "finding" } else { "findings" };
+    writeln!(out, "{verdict} {} ({n} {noun})", report.key)?;
     for f in &report.findings {
         let sev = match f.severity {
             Severity::Error => paint("error", "31", color),

@@ -124,6 +124,30 @@ pub(crate) fn eds_users(input: &CheckInput, readers: &[String]) -> Value {
     })
 }
 
+/// Gives `stmt` a Sid not in `taken` (`Sid (2)`, `Sid (3)`, ...) and records it.
+fn rename_sid(stmt: &mut Value, taken: &mut Vec<String>) {
+    if let Some(Value::String(sid)) = stmt.get_mut("Sid") {
+        let base = sid.clone();
+        let mut n = 2;
+        while taken.contains(sid) {
+            *sid = format!("{base} ({n})");
+            n += 1;
+        }
+        taken.push(sid.clone());
+    }
+}
+
+/// A suggested statement whose Sid does not clash with the policy's (KMS rejects duplicates).
+pub(crate) fn with_unique_sid(mut stmt: Value, policy: &Policy) -> Value {
+    let mut taken: Vec<String> = policy
+        .statements
+        .iter()
+        .filter_map(|s| s.sid.clone())
+        .collect();
+    rename_sid(&mut stmt, &mut taken);
+    stmt
+}
+
 /// The fixed policy, and what could not be fixed by adding statements.
 #[derive(Debug, Clone)]
 pub struct FixOutcome {
@@ -230,15 +254,7 @@ pub fn fix_policy(policy: &Policy, input: &CheckInput) -> FixOutcome {
         .filter_map(|s| s.sid.clone())
         .collect();
     for stmt in &mut added {
-        if let Some(Value::String(sid)) = stmt.get_mut("Sid") {
-            let base = sid.clone();
-            let mut n = 2;
-            while taken.contains(sid) {
-                *sid = format!("{base} ({n})");
-                n += 1;
-            }
-            taken.push(sid.clone());
-        }
+        rename_sid(stmt, &mut taken);
     }
 
     let mut document = policy.document.clone();
