@@ -4,10 +4,11 @@
 //!
 //! Layers, each using only the ones before it: [`policy`] (model + parser) → [`eval`]
 //! (decisions) → [`checker`] (CloudTrail requirements → findings and fixes) → [`report`]
-//! (renderers).
+//! (renderers) → [`rule`] (the Config rule's pure logic).
 #![warn(missing_docs)]
 
 pub mod checker;
 pub mod eval;
 pub mod policy;
 pub mod report;
+pub mod rule;

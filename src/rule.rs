@@ -1,0 +1,605 @@
+//! The AWS Config rule's pure logic: decode what Config sends, decide evaluations from fetched
+//! facts. No AWS calls here (those belong to the AWS I/O layer, not built yet).
+//!
+//! Trigger: configuration changes of `AWS::KMS::Key`, `AWS::CloudTrail::Trail`,
+//! `AWS::CloudTrail::EventDataStore`, and periodic runs.
+//!
+//! Parameters (`ruleParameters`, Config passes strings): `readers`, `allowedAccounts`,
+//! `expectedTrails`, `suppress` (comma-separated lists), `strict`, `bucketKey`,
+//! `allowUnencryptedTrails` (`true`/`false`), `ExecutionRoleName` (role name).
+//!
+//! Scenarios (built so far):
+//! 1. Given a customer-managed key whose policy lets CloudTrail encrypt and describe for every trail
+//!    that uses it, Then COMPLIANT.
+//! 2. Given a key whose policy denies CloudTrail's GenerateDataKey for a trail, Then NON_COMPLIANT
+//!    with `ENCRYPT_DENIED` first in the annotation.
+//! 3. Given a key that is not Enabled, Then NON_COMPLIANT (`KEY_NOT_ENABLED`).
+//! 4. Given an AWS-managed key, Then NOT_APPLICABLE.
+//! 5. Given a deleted or not-recorded item, or `eventLeftScope`, Then NOT_APPLICABLE.
+//! 6. Given a key no trail or event data store uses and whose policy never names
+//!    `cloudtrail.amazonaws.com`, Then NOT_APPLICABLE.
+//! 7. Given an unreadable key policy, Then NON_COMPLIANT (`POLICY_INVALID`), never a guess.
+//! 8. Given an unknown message type or an unknown or ill-typed parameter, Then an error naming it.
+
+use crate::checker::{check_text, CheckInput, FindingId, Report, Trail};
+use serde_json::Value;
+use thiserror::Error;
+
+/// Why an invocation cannot be evaluated.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RuleError {
+    /// `ruleParameters` is not a JSON object of known parameters with valid values.
+    #[error("rule parameter `{name}`: {problem}")]
+    Parameter {
+        /// The parameter.
+        name: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// `invokingEvent` cannot be read.
+    #[error("invokingEvent `{path}`: {problem}")]
+    InvokingEvent {
+        /// JSON pointer into the invoking event.
+        path: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A message type this rule does not handle.
+    #[error("unsupported messageType `{0}`")]
+    MessageType(String),
+}
+
+/// The rule's parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuleParameters {
+    /// Principal ARNs that must be able to decrypt trail logs.
+    pub readers: Vec<String>,
+    /// Accounts allowed to encrypt or decrypt.
+    pub allowed_accounts: Vec<String>,
+    /// Trails in other accounts that use keys in this account.
+    pub expected_trails: Vec<String>,
+    /// Warnings make resources NON_COMPLIANT.
+    pub strict: bool,
+    /// Finding ids to drop.
+    pub suppress: Vec<FindingId>,
+    /// Trail buckets use an S3 Bucket Key.
+    pub bucket_key: bool,
+    /// A trail without a KMS key is COMPLIANT rather than NON_COMPLIANT.
+    pub allow_unencrypted_trails: bool,
+    /// Organization mode: the role to assume in each account.
+    pub execution_role_name: Option<String>,
+}
+
+fn list_param(name: &str, v: &Value) -> Result<Vec<String>, RuleError> {
+    let bad = |problem: &str| RuleError::Parameter {
+        name: name.to_string(),
+        problem: problem.to_string(),
+    };
+    match v {
+        Value::String(s) => Ok(s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| {
+                i.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| bad("list items must be strings"))
+            })
+            .collect(),
+        _ => Err(bad("expected a comma-separated string")),
+    }
+}
+
+fn bool_param(name: &str, v: &Value) -> Result<bool, RuleError> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
+        other => Err(RuleError::Parameter {
+            name: name.to_string(),
+            problem: format!("expected `true` or `false`, got `{other}`"),
+        }),
+    }
+}
+
+impl RuleParameters {
+    /// Reads `ruleParameters` (a JSON string; empty or absent means defaults). Unknown or
+    /// ill-typed parameters are errors: no silent defaults for bad values.
+    pub fn parse(text: Option<&str>) -> Result<Self, RuleError> {
+        let mut p = Self::default();
+        let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+            return Ok(p);
+        };
+        let value: Value = serde_json::from_str(text).map_err(|e| RuleError::Parameter {
+            name: "ruleParameters".into(),
+            problem: format!("not JSON: {e}"),
+        })?;
+        let Value::Object(map) = value else {
+            return Err(RuleError::Parameter {
+                name: "ruleParameters".into(),
+                problem: "expected a JSON object".into(),
+            });
+        };
+        for (name, v) in &map {
+            match name.as_str() {
+                "readers" => p.readers = list_param(name, v)?,
+                "allowedAccounts" => {
+                    p.allowed_accounts = list_param(name, v)?;
+                    if let Some(bad) = p.allowed_accounts.iter().find(|a| !crate::policy::is_account_id(a)) {
+                        return Err(RuleError::Parameter {
+                            name: name.clone(),
+                            problem: format!("`{bad}` is not a 12-digit account id"),
+                        });
+                    }
+                }
+                "expectedTrails" => p.expected_trails = list_param(name, v)?,
+                "strict" => p.strict = bool_param(name, v)?,
+                "bucketKey" => p.bucket_key = bool_param(name, v)?,
+                "allowUnencryptedTrails" => p.allow_unencrypted_trails = bool_param(name, v)?,
+                "suppress" => {
+                    for id in list_param(name, v)? {
+                        p.suppress.push(FindingId::from_name(&id).ok_or_else(|| RuleError::Parameter {
+                            name: name.clone(),
+                            problem: format!("unknown finding id `{id}`"),
+                        })?);
+                    }
+                }
+                "ExecutionRoleName" => {
+                    let role = v.as_str().ok_or_else(|| RuleError::Parameter {
+                        name: name.clone(),
+                        problem: "expected a role name".into(),
+                    })?;
+                    p.execution_role_name = Some(role.to_string()).filter(|r| !r.is_empty());
+                }
+                other => {
+                    return Err(RuleError::Parameter {
+                        name: other.to_string(),
+                        problem: "unknown parameter (expected readers, allowedAccounts, expectedTrails, strict, suppress, bucketKey, allowUnencryptedTrails, ExecutionRoleName)".into(),
+                    })
+                }
+            }
+        }
+        Ok(p)
+    }
+}
+
+/// A configuration item as the notification form carries it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigurationItem {
+    /// `AWS::KMS::Key`, ...
+    pub resource_type: String,
+    /// The resource id Config uses (key id, trail name, event data store ARN).
+    pub resource_id: String,
+    /// The resource ARN, when recorded.
+    pub arn: Option<String>,
+    /// `OK`, `ResourceDiscovered`, `ResourceDeleted`, ...
+    pub status: String,
+    /// `configurationItemCaptureTime` (the evaluation's ordering timestamp).
+    pub capture_time: String,
+    /// `configuration` (null for deleted resources).
+    pub configuration: Value,
+    /// `supplementaryConfiguration`.
+    pub supplementary: Value,
+}
+
+/// What Config asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    /// A configuration item change.
+    Change(Box<ConfigurationItem>),
+    /// Too large to send: fetch the item with `GetResourceConfigHistory`.
+    Oversized {
+        /// Resource type.
+        resource_type: String,
+        /// Resource id.
+        resource_id: String,
+        /// Capture time.
+        capture_time: String,
+    },
+    /// A periodic run.
+    Scheduled {
+        /// The notification time (the evaluations' ordering timestamp).
+        notification_time: String,
+    },
+}
+
+fn field<'a>(v: &'a Value, path: &str, name: &str) -> Result<&'a str, RuleError> {
+    v.get(name)
+        .and_then(Value::as_str)
+        .ok_or_else(|| RuleError::InvokingEvent {
+            path: format!("{path}/{name}"),
+            problem: "missing or not a string".into(),
+        })
+}
+
+/// Decodes `invokingEvent` (a JSON string).
+pub fn decode_invoking_event(text: &str) -> Result<Message, RuleError> {
+    let v: Value = serde_json::from_str(text).map_err(|e| RuleError::InvokingEvent {
+        path: String::new(),
+        problem: format!("not JSON: {e}"),
+    })?;
+    match field(&v, "", "messageType")? {
+        "ConfigurationItemChangeNotification" => {
+            let ci = v
+                .get("configurationItem")
+                .filter(|c| c.is_object())
+                .ok_or_else(|| RuleError::InvokingEvent {
+                    path: "/configurationItem".into(),
+                    problem: "missing".into(),
+                })?;
+            let p = "/configurationItem";
+            Ok(Message::Change(Box::new(ConfigurationItem {
+                resource_type: field(ci, p, "resourceType")?.to_string(),
+                resource_id: field(ci, p, "resourceId")?.to_string(),
+                arn: ci.get("ARN").and_then(Value::as_str).map(str::to_string),
+                status: field(ci, p, "configurationItemStatus")?.to_string(),
+                capture_time: field(ci, p, "configurationItemCaptureTime")?.to_string(),
+                configuration: ci.get("configuration").cloned().unwrap_or(Value::Null),
+                supplementary: ci
+                    .get("supplementaryConfiguration")
+                    .cloned()
+                    .unwrap_or(Value::Null),
+            })))
+        }
+        "OversizedConfigurationItemChangeNotification" => {
+            let s = v
+                .get("configurationItemSummary")
+                .ok_or_else(|| RuleError::InvokingEvent {
+                    path: "/configurationItemSummary".into(),
+                    problem: "missing".into(),
+                })?;
+            let p = "/configurationItemSummary";
+            Ok(Message::Oversized {
+                resource_type: field(s, p, "resourceType")?.to_string(),
+                resource_id: field(s, p, "resourceId")?.to_string(),
+                capture_time: field(s, p, "configurationItemCaptureTime")?.to_string(),
+            })
+        }
+        "ScheduledNotification" => Ok(Message::Scheduled {
+            notification_time: field(&v, "", "notificationCreationTime")?.to_string(),
+        }),
+        other => Err(RuleError::MessageType(other.to_string())),
+    }
+}
+
+/// Config's compliance values for evaluations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvaluationCompliance {
+    /// COMPLIANT.
+    Compliant,
+    /// NON_COMPLIANT.
+    NonCompliant,
+    /// NOT_APPLICABLE.
+    NotApplicable,
+}
+
+impl EvaluationCompliance {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Compliant => "COMPLIANT",
+            Self::NonCompliant => "NON_COMPLIANT",
+            Self::NotApplicable => "NOT_APPLICABLE",
+        }
+    }
+}
+
+/// One evaluation to put.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evaluation {
+    /// `ComplianceResourceType`.
+    pub resource_type: String,
+    /// `ComplianceResourceId`.
+    pub resource_id: String,
+    /// `ComplianceType`.
+    pub compliance: EvaluationCompliance,
+    /// 1–256 characters.
+    pub annotation: String,
+    /// `OrderingTimestamp`.
+    pub ordering_timestamp: String,
+}
+
+/// Config's annotation limit.
+pub const MAX_ANNOTATION: usize = 256;
+
+/// Cuts `text` to at most `max` characters (never inside a character); never empty.
+pub fn clip(text: &str, max: usize) -> String {
+    let t: String = text.chars().take(max).collect();
+    if t.is_empty() {
+        "-".into()
+    } else {
+        t
+    }
+}
+
+/// The most important finding first, then "+N more", within 256 characters.
+pub fn annotation(report: &Report) -> String {
+    let Some(first) = report.findings.first() else {
+        return "CloudTrail can encrypt, describe and the readers can decrypt".into();
+    };
+    let more = report.findings.len() - 1;
+    let suffix = if more > 0 {
+        format!(" (+{more} more)")
+    } else {
+        String::new()
+    };
+    let head = format!("{}: {}", first.id, first.message);
+    let room = MAX_ANNOTATION.saturating_sub(suffix.chars().count());
+    let mut text = clip(&head, room);
+    if head.chars().count() > room && room > 1 {
+        text = clip(&head, room - 1);
+        text.push('…');
+    }
+    text.push_str(&suffix);
+    text
+}
+
+/// What the AWS I/O layer fetched about one key.
+#[derive(Debug, Clone)]
+pub struct KeyFacts {
+    /// Key ARN.
+    pub key_arn: String,
+    /// The key policy text.
+    pub policy: String,
+    /// `KeyState`.
+    pub key_state: String,
+    /// `KeySpec`.
+    pub key_spec: String,
+    /// `KeyManager` (`CUSTOMER` / `AWS`).
+    pub key_manager: String,
+    /// Trails that use the key.
+    pub trails: Vec<Trail>,
+    /// Event data stores that use the key.
+    pub event_data_stores: Vec<String>,
+}
+
+/// Evaluates a key as Config's resource `AWS::KMS::Key` / `resource_id`.
+pub fn evaluate_key(
+    facts: &KeyFacts,
+    resource_id: &str,
+    params: &RuleParameters,
+    ordering: &str,
+) -> Evaluation {
+    let eval = |compliance, annotation: String| Evaluation {
+        resource_type: "AWS::KMS::Key".into(),
+        resource_id: resource_id.to_string(),
+        compliance,
+        annotation: clip(&annotation, MAX_ANNOTATION),
+        ordering_timestamp: ordering.to_string(),
+    };
+    if facts.key_manager == "AWS" {
+        return eval(
+            EvaluationCompliance::NotApplicable,
+            "AWS-managed key: its policy is not editable".into(),
+        );
+    }
+    let mut trails = facts.trails.clone();
+    for t in &params.expected_trails {
+        if !trails.iter().any(|x| &x.arn == t) {
+            trails.push(Trail {
+                arn: t.clone(),
+                bucket: None,
+            });
+        }
+    }
+    if trails.is_empty()
+        && facts.event_data_stores.is_empty()
+        && !facts.policy.contains(crate::checker::CLOUDTRAIL)
+    {
+        return eval(
+            EvaluationCompliance::NotApplicable,
+            "no trail or event data store uses this key".into(),
+        );
+    }
+    let mut input = CheckInput::new(facts.key_arn.clone());
+    input.trails = trails;
+    input.event_data_stores = facts.event_data_stores.clone();
+    input.readers = params.readers.clone();
+    input.allowed_accounts = params.allowed_accounts.clone();
+    input.bucket_key = params.bucket_key;
+    input.key_state = facts.key_state.clone();
+    input.key_spec = facts.key_spec.clone();
+    input.strict = params.strict;
+    input.suppress = params.suppress.clone();
+    let report = check_text(&facts.policy, &input);
+    let compliance = match report.compliance {
+        crate::checker::Compliance::Compliant => EvaluationCompliance::Compliant,
+        crate::checker::Compliance::NonCompliant => EvaluationCompliance::NonCompliant,
+    };
+    eval(compliance, annotation(&report))
+}
+
+/// Statuses for which the resource is gone from scope.
+pub fn is_out_of_scope(status: &str, left_scope: bool) -> bool {
+    left_scope
+        || matches!(
+            status,
+            "ResourceDeleted" | "ResourceDeletedNotRecorded" | "ResourceNotRecorded"
+        )
+}
+
+/// Reads the key facts carried by an `AWS::KMS::Key` configuration item (notification form:
+/// `supplementaryConfiguration.Policy` is a JSON string). Trails and event data stores come
+/// from CloudTrail and are filled in by the caller.
+pub fn key_facts_from_item(item: &ConfigurationItem) -> Result<KeyFacts, RuleError> {
+    let c = &item.configuration;
+    let s = |name: &str| -> Result<String, RuleError> {
+        c.get(name)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| RuleError::InvokingEvent {
+                path: format!("/configurationItem/configuration/{name}"),
+                problem: "missing or not a string".into(),
+            })
+    };
+    let policy = item
+        .supplementary
+        .get("Policy")
+        .and_then(Value::as_str)
+        .ok_or_else(|| RuleError::InvokingEvent {
+            path: "/configurationItem/supplementaryConfiguration/Policy".into(),
+            problem: "missing or not a string".into(),
+        })?
+        .to_string();
+    Ok(KeyFacts {
+        key_arn: s("arn")?,
+        policy,
+        key_state: s("keyState")?,
+        key_spec: s("keySpec").or_else(|_| s("customerMasterKeySpec"))?,
+        key_manager: s("keyManager")?,
+        trails: Vec::new(),
+        event_data_stores: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(name: &str) -> Value {
+        let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn t1() -> Trail {
+        Trail {
+            arn: "arn:aws:cloudtrail:us-east-1:111111111111:trail/management-events".into(),
+            bucket: Some("trailkey-logs-111111111111".into()),
+        }
+    }
+
+    fn key_eval(name: &str) -> Evaluation {
+        let e = event(name);
+        let params = RuleParameters::parse(e["ruleParameters"].as_str()).unwrap();
+        let Message::Change(item) =
+            decode_invoking_event(e["invokingEvent"].as_str().unwrap()).unwrap()
+        else {
+            panic!("not a change")
+        };
+        let mut facts = key_facts_from_item(&item).unwrap();
+        facts.trails.push(t1());
+        evaluate_key(&facts, &item.resource_id, &params, &item.capture_time)
+    }
+
+    #[test]
+    fn scenario_1_compliant_key_is_compliant() {
+        let e = key_eval("01-key-created-compliant.json");
+        assert_eq!(e.compliance, EvaluationCompliance::Compliant);
+        assert_eq!(e.resource_type, "AWS::KMS::Key");
+        assert_eq!(e.resource_id, "1234abcd-12ab-34cd-56ef-1234567890ab");
+        assert_eq!(e.ordering_timestamp, "2024-05-01T10:00:12.345Z");
+    }
+
+    #[test]
+    fn scenario_2_broken_encrypt_is_non_compliant_with_encrypt_denied_first() {
+        let e = key_eval("02-key-policy-breaks-encrypt.json");
+        assert_eq!(e.compliance, EvaluationCompliance::NonCompliant);
+        assert!(
+            e.annotation.starts_with("ENCRYPT_DENIED: "),
+            "{}",
+            e.annotation
+        );
+        assert!(e.annotation.chars().count() <= MAX_ANNOTATION);
+    }
+
+    #[test]
+    fn scenario_3_disabled_key_is_non_compliant() {
+        let e = key_eval("04-key-disabled.json");
+        assert_eq!(e.compliance, EvaluationCompliance::NonCompliant);
+        assert!(
+            e.annotation.starts_with("KEY_NOT_ENABLED"),
+            "{}",
+            e.annotation
+        );
+    }
+
+    #[test]
+    fn scenario_4_aws_managed_key_is_not_applicable() {
+        assert_eq!(
+            key_eval("14-aws-managed-key.json").compliance,
+            EvaluationCompliance::NotApplicable
+        );
+    }
+
+    #[test]
+    fn scenario_5_deleted_item_is_out_of_scope() {
+        let e = event("05-key-deleted.json");
+        let Message::Change(item) =
+            decode_invoking_event(e["invokingEvent"].as_str().unwrap()).unwrap()
+        else {
+            panic!()
+        };
+        assert!(is_out_of_scope(&item.status, false));
+        assert!(item.configuration.is_null());
+    }
+
+    #[test]
+    fn scenario_7_unreadable_policy_is_non_compliant() {
+        let facts = KeyFacts {
+            key_arn: "arn:aws:kms:us-east-1:111111111111:key/k".into(),
+            policy: "{not json".into(),
+            key_state: "Enabled".into(),
+            key_spec: "SYMMETRIC_DEFAULT".into(),
+            key_manager: "CUSTOMER".into(),
+            trails: vec![t1()],
+            event_data_stores: vec![],
+        };
+        let e = evaluate_key(&facts, "k", &RuleParameters::default(), "t");
+        assert_eq!(e.compliance, EvaluationCompliance::NonCompliant);
+        assert!(e.annotation.starts_with("POLICY_INVALID"));
+    }
+
+    #[test]
+    fn scenario_8_bad_events_name_their_problem() {
+        let e = event("bad/unknown-message-type.json");
+        let err = decode_invoking_event(e["invokingEvent"].as_str().unwrap()).unwrap_err();
+        assert!(matches!(err, RuleError::MessageType(_)), "{err}");
+        let e = event("bad/unknown-parameter-reader.json");
+        let err = RuleParameters::parse(e["ruleParameters"].as_str()).unwrap_err();
+        assert!(err.to_string().contains("`reader`"), "{err}");
+        let e = event("bad/strict-not-boolean.json");
+        let err = RuleParameters::parse(e["ruleParameters"].as_str()).unwrap_err();
+        assert!(err.to_string().contains("`strict`"), "{err}");
+        let e = event("bad/invoking-event-not-json.json");
+        assert!(decode_invoking_event(e["invokingEvent"].as_str().unwrap()).is_err());
+    }
+
+    #[test]
+    fn every_good_event_decodes() {
+        for entry in std::fs::read_dir(format!("{}/events", env!("CARGO_MANIFEST_DIR"))).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            let e: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            decode_invoking_event(e["invokingEvent"].as_str().unwrap())
+                .unwrap_or_else(|err| panic!("{path:?}: {err}"));
+            RuleParameters::parse(e["ruleParameters"].as_str())
+                .unwrap_or_else(|err| panic!("{path:?}: {err}"));
+        }
+    }
+
+    #[test]
+    fn annotation_is_cut_on_a_character_boundary_with_a_count() {
+        let finding = crate::checker::Finding {
+            id: FindingId::EncryptDenied,
+            severity: crate::checker::Severity::Error,
+            resource: "r".into(),
+            statement: None,
+            message: "é".repeat(400),
+            fix: None,
+        };
+        let report = Report {
+            compliance: crate::checker::Compliance::NonCompliant,
+            key: "k".into(),
+            findings: vec![finding.clone(), finding.clone(), finding],
+        };
+        let a = annotation(&report);
+        assert_eq!(a.chars().count(), MAX_ANNOTATION);
+        assert!(a.ends_with("… (+2 more)"), "{a}");
+    }
+}
