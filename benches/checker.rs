@@ -140,8 +140,15 @@ fn benches(c: &mut Criterion) {
     g.bench_function("serde_json_value", |b| {
         b.iter(|| serde_json::from_str::<Value>(black_box(&large)).unwrap())
     });
+    g.bench_function("policy_parse", |b| {
+        b.iter(|| Policy::parse(black_box(&large)).unwrap())
+    });
     g.bench_function("check_text", |b| {
         b.iter(|| check_text(black_box(&large), black_box(&input)))
+    });
+    let large_parsed = Policy::parse(&large).unwrap();
+    g.bench_function("check_parsed", |b| {
+        b.iter(|| check(black_box(&large_parsed), black_box(&input)))
     });
     g.finish();
 
