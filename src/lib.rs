@@ -7,8 +7,10 @@
 //! (renderers) → [`rule`] (the Config rule's pure logic).
 #![warn(missing_docs)]
 
+pub mod aws;
 pub mod checker;
 pub mod eval;
+pub mod handler;
 pub mod policy;
 pub mod report;
 pub mod rule;

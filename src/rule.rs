@@ -364,8 +364,20 @@ pub fn evaluate_key(
     params: &RuleParameters,
     ordering: &str,
 ) -> Evaluation {
+    evaluate_use("AWS::KMS::Key", facts, resource_id, params, ordering)
+}
+
+/// Evaluates a trail or event data store (`resource_type`) against the key it uses; `facts`
+/// lists only that resource as the key's user.
+pub fn evaluate_use(
+    resource_type: &str,
+    facts: &KeyFacts,
+    resource_id: &str,
+    params: &RuleParameters,
+    ordering: &str,
+) -> Evaluation {
     let eval = |compliance, annotation: String| Evaluation {
-        resource_type: "AWS::KMS::Key".into(),
+        resource_type: resource_type.to_string(),
         resource_id: resource_id.to_string(),
         compliance,
         annotation: clip(&annotation, MAX_ANNOTATION),

@@ -1,1 +1,65 @@
-fn main() {}
+//! `trailkey-rule`: the AWS Config custom rule Lambda. Clients are built once; each event goes
+//! through [`trailkey::handler::handle`].
+
+use aws_lambda_events::event::config::ConfigEvent;
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use trailkey::aws::SdkAws;
+use trailkey::handler::{handle, HandlerError};
+
+/// The invocation's error, with a stable `error_type` for Lambda.
+#[derive(Debug)]
+struct RuleFailure(HandlerError);
+
+impl From<RuleFailure> for Diagnostic {
+    fn from(e: RuleFailure) -> Self {
+        Diagnostic {
+            error_type: e.0.error_type().to_string(),
+            error_message: e.0.to_string(),
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".into())
+        .to_lowercase();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .without_time()
+        .with_target(false);
+    if std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    init_tracing();
+    let conf = aws_config::load_from_env().await;
+    let aws = SdkAws::new(&conf);
+    let aws = &aws;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<ConfigEvent>| async move {
+        match handle(aws, &event.payload).await {
+            Ok(evaluations) => {
+                for e in &evaluations {
+                    tracing::info!(
+                        resource_type = %e.resource_type,
+                        resource_id = %e.resource_id,
+                        compliance = e.compliance.as_str(),
+                        annotation = %e.annotation,
+                        "evaluation put"
+                    );
+                }
+                Ok(serde_json::json!({"evaluations": evaluations.len()}))
+            }
+            Err(err) => {
+                tracing::error!(error_type = err.error_type(), error = %err, "invocation failed");
+                Err(RuleFailure(err))
+            }
+        }
+    }))
+    .await
+}

@@ -1,0 +1,443 @@
+//! The Config rule Lambda handler: decode the event, fetch what the rule needs through
+//! [`RuleAws`], decide with [`crate::rule`], put the evaluations. Nothing is dropped: what could
+//! be decided is put first, then any failure fails the invocation with a message naming it.
+
+use crate::aws::{AwsError, RuleAws, TrailInfo};
+use crate::checker::Trail;
+use crate::rule::{
+    self, clip, decode_invoking_event, evaluate_key, evaluate_use, is_out_of_scope, Evaluation,
+    EvaluationCompliance, KeyFacts, Message, RuleError, RuleParameters, MAX_ANNOTATION,
+};
+use aws_lambda_events::event::config::ConfigEvent;
+use futures::stream::{self, StreamExt};
+use serde_json::Value;
+use thiserror::Error;
+
+/// Config accepts at most 100 evaluations per `PutEvaluations`.
+pub const BATCH: usize = 100;
+/// Concurrent key reads in a periodic sweep.
+pub const CONCURRENCY: usize = 8;
+
+/// Why an invocation failed.
+#[derive(Debug, Error)]
+pub enum HandlerError {
+    /// Bad event or parameters.
+    #[error(transparent)]
+    Rule(#[from] RuleError),
+    /// A required event field is absent.
+    #[error("event field `{0}` is missing")]
+    MissingField(&'static str),
+    /// Something this rule cannot evaluate (yet).
+    #[error("{0}")]
+    Unsupported(String),
+    /// AWS calls failed; `put` evaluations were put before failing.
+    #[error("{put} evaluation(s) put, then failed: {}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Aws {
+        /// Evaluations put.
+        put: usize,
+        /// The failures.
+        errors: Vec<AwsError>,
+    },
+    /// Config rejected evaluations even after a retry.
+    #[error("PutEvaluations failed for: {}", .0.iter().map(|e| format!("{} {}", e.resource_type, e.resource_id)).collect::<Vec<_>>().join(", "))]
+    FailedEvaluations(Vec<Evaluation>),
+}
+
+impl HandlerError {
+    /// A stable error type for `lambda_runtime::Diagnostic`.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            HandlerError::Rule(_) | HandlerError::MissingField(_) => "trailkey.InvalidEvent",
+            HandlerError::Unsupported(_) => "trailkey.Unsupported",
+            HandlerError::Aws { .. } => "trailkey.AwsError",
+            HandlerError::FailedEvaluations(_) => "trailkey.FailedEvaluations",
+        }
+    }
+}
+
+/// Does `kms_key_id` (ARN, id, or alias-free reference) name `key_arn`?
+pub fn same_key(kms_key_id: &str, key_arn: &str) -> bool {
+    kms_key_id == key_arn || key_arn.rsplit('/').next() == Some(kms_key_id)
+}
+
+fn key_id(key_arn: &str) -> &str {
+    key_arn.rsplit('/').next().unwrap_or(key_arn)
+}
+
+fn na(resource_type: &str, resource_id: &str, why: &str, ordering: &str) -> Evaluation {
+    Evaluation {
+        resource_type: resource_type.into(),
+        resource_id: resource_id.into(),
+        compliance: EvaluationCompliance::NotApplicable,
+        annotation: clip(why, MAX_ANNOTATION),
+        ordering_timestamp: ordering.into(),
+    }
+}
+
+const TRAIL: &str = "AWS::CloudTrail::Trail";
+const EDS: &str = "AWS::CloudTrail::EventDataStore";
+
+struct Run<'a> {
+    aws: &'a dyn RuleAws,
+    params: RuleParameters,
+    account: Option<String>,
+    evaluations: Vec<Evaluation>,
+    errors: Vec<AwsError>,
+}
+
+impl Run<'_> {
+    fn trail_unencrypted(&mut self, name: &str, ordering: &str) {
+        let (compliance, why) = if self.params.allow_unencrypted_trails {
+            (
+                EvaluationCompliance::Compliant,
+                "trail logs are not encrypted with a KMS key (allowed by allowUnencryptedTrails)",
+            )
+        } else {
+            (
+                EvaluationCompliance::NonCompliant,
+                "TRAIL_NOT_ENCRYPTED: trail logs are not encrypted with a KMS key",
+            )
+        };
+        self.evaluations.push(Evaluation {
+            resource_type: TRAIL.into(),
+            resource_id: name.into(),
+            compliance,
+            annotation: why.into(),
+            ordering_timestamp: ordering.into(),
+        });
+    }
+
+    /// A key in another account: read it only in organization mode (not built yet).
+    fn foreign_key(&self, key_arn: &str) -> Option<String> {
+        let key_account = crate::policy::arn_account(key_arn)?;
+        match &self.account {
+            Some(a) if a != key_account => Some(key_account.to_string()),
+            _ => None,
+        }
+    }
+
+    async fn use_of_key(
+        &mut self,
+        resource_type: &str,
+        resource_id: &str,
+        key: &str,
+        trail: Option<Trail>,
+        ordering: &str,
+    ) {
+        if let Some(acct) = self.foreign_key(key) {
+            self.evaluations.push(na(resource_type, resource_id, &format!("the key is in account {acct}; the rule deployed there covers it through expectedTrails"), ordering));
+            return;
+        }
+        match self.aws.key(key).await {
+            Ok(mut facts) => {
+                match trail {
+                    Some(t) => facts.trails = vec![t],
+                    None => facts.event_data_stores = vec![resource_id.to_string()],
+                }
+                self.evaluations.push(evaluate_use(
+                    resource_type,
+                    &facts,
+                    resource_id,
+                    &self.params,
+                    ordering,
+                ));
+            }
+            Err(e) => self.errors.push(e),
+        }
+    }
+
+    async fn change(
+        &mut self,
+        item: &rule::ConfigurationItem,
+        left_scope: bool,
+    ) -> Result<(), HandlerError> {
+        let ordering = item.capture_time.as_str();
+        if is_out_of_scope(&item.status, left_scope) {
+            self.evaluations.push(na(
+                &item.resource_type,
+                &item.resource_id,
+                &format!(
+                    "resource is out of scope ({})",
+                    if left_scope {
+                        "eventLeftScope"
+                    } else {
+                        item.status.as_str()
+                    }
+                ),
+                ordering,
+            ));
+            return Ok(());
+        }
+        let c = &item.configuration;
+        match item.resource_type.as_str() {
+            "AWS::KMS::Key" => {
+                let mut facts = rule::key_facts_from_item(item)?;
+                if facts.key_manager != "AWS" {
+                    self.users(&mut facts).await;
+                }
+                self.evaluations.push(evaluate_key(
+                    &facts,
+                    &item.resource_id,
+                    &self.params,
+                    ordering,
+                ));
+                self.user_evaluations(&facts, ordering);
+            }
+            TRAIL => {
+                let arn = c
+                    .get("trailARN")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .or_else(|| item.arn.clone())
+                    .ok_or(HandlerError::MissingField(
+                        "configurationItem.configuration.trailARN",
+                    ))?;
+                match c.get("kmsKeyId").and_then(Value::as_str) {
+                    None => self.trail_unencrypted(&item.resource_id, ordering),
+                    Some(key) => {
+                        let bucket = c
+                            .get("s3BucketName")
+                            .and_then(Value::as_str)
+                            .map(str::to_string);
+                        self.use_of_key(
+                            TRAIL,
+                            &item.resource_id,
+                            key,
+                            Some(Trail { arn, bucket }),
+                            ordering,
+                        )
+                        .await;
+                    }
+                }
+            }
+            EDS => match c.get("KmsKeyId").and_then(Value::as_str) {
+                None => self.evaluations.push(na(
+                    EDS,
+                    &item.resource_id,
+                    "the event data store is not encrypted with a customer managed key",
+                    ordering,
+                )),
+                Some(key) => {
+                    self.use_of_key(EDS, &item.resource_id, key, None, ordering)
+                        .await
+                }
+            },
+            other => {
+                return Err(HandlerError::Unsupported(format!(
+                    "unsupported resource type `{other}`"
+                )))
+            }
+        }
+        Ok(())
+    }
+
+    /// Fills in the trails and event data stores that use the key.
+    async fn users(&mut self, facts: &mut KeyFacts) {
+        match self.aws.trails().await {
+            Ok(trails) => {
+                facts.trails = dedup(trails)
+                    .into_iter()
+                    .filter(|t| {
+                        t.kms_key_id
+                            .as_deref()
+                            .is_some_and(|k| same_key(k, &facts.key_arn))
+                    })
+                    .map(|t| Trail {
+                        arn: t.arn,
+                        bucket: t.bucket,
+                    })
+                    .collect();
+            }
+            Err(e) => self.errors.push(e),
+        }
+        match self.aws.event_data_stores().await {
+            Ok(list) => {
+                facts.event_data_stores = list
+                    .into_iter()
+                    .filter(|e| {
+                        e.kms_key_id
+                            .as_deref()
+                            .is_some_and(|k| same_key(k, &facts.key_arn))
+                    })
+                    .map(|e| e.arn)
+                    .collect()
+            }
+            Err(e) => self.errors.push(e),
+        }
+    }
+
+    /// One evaluation per trail and event data store using the key.
+    fn user_evaluations(&mut self, facts: &KeyFacts, ordering: &str) {
+        if facts.key_manager == "AWS" {
+            return;
+        }
+        for t in &facts.trails {
+            let mut one = facts.clone();
+            one.trails = vec![t.clone()];
+            one.event_data_stores.clear();
+            let name = t.arn.rsplit('/').next().unwrap_or(&t.arn).to_string();
+            self.evaluations
+                .push(evaluate_use(TRAIL, &one, &name, &self.params, ordering));
+        }
+        for e in &facts.event_data_stores {
+            let mut one = facts.clone();
+            one.trails.clear();
+            one.event_data_stores = vec![e.clone()];
+            self.evaluations
+                .push(evaluate_use(EDS, &one, e, &self.params, ordering));
+        }
+    }
+
+    async fn periodic(&mut self, ordering: &str) {
+        let trails = match self.aws.trails().await {
+            Ok(t) => dedup(t),
+            Err(e) => {
+                self.errors.push(e);
+                Vec::new()
+            }
+        };
+        let stores = match self.aws.event_data_stores().await {
+            Ok(s) => s,
+            Err(e) => {
+                self.errors.push(e);
+                Vec::new()
+            }
+        };
+        let mut keys: Vec<String> = Vec::new();
+        for t in &trails {
+            match &t.kms_key_id {
+                None => self.trail_unencrypted(&t.name, ordering),
+                Some(k) if self.foreign_key(k).is_some() => {
+                    let acct = self.foreign_key(k).unwrap_or_default();
+                    self.evaluations.push(na(TRAIL, &t.name, &format!("the key is in account {acct}; the rule deployed there covers it through expectedTrails"), ordering));
+                }
+                Some(k) => keys.push(k.clone()),
+            }
+        }
+        keys.extend(stores.iter().filter_map(|s| s.kms_key_id.clone()));
+        keys.sort();
+        keys.dedup();
+        // Each key is read once, with bounded concurrency.
+        let aws = self.aws;
+        let read: Vec<(String, Result<KeyFacts, AwsError>)> = stream::iter(keys)
+            .map(|k| async move {
+                let r = aws.key(&k).await;
+                (k, r)
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        let mut read = read;
+        read.sort_by(|a, b| a.0.cmp(&b.0));
+        for (k, r) in read {
+            match r {
+                Ok(mut facts) => {
+                    facts.trails = trails
+                        .iter()
+                        .filter(|t| t.kms_key_id.as_deref() == Some(k.as_str()))
+                        .map(|t| Trail {
+                            arn: t.arn.clone(),
+                            bucket: t.bucket.clone(),
+                        })
+                        .collect();
+                    facts.event_data_stores = stores
+                        .iter()
+                        .filter(|s| s.kms_key_id.as_deref() == Some(k.as_str()))
+                        .map(|s| s.arn.clone())
+                        .collect();
+                    self.evaluations.push(evaluate_key(
+                        &facts,
+                        key_id(&facts.key_arn),
+                        &self.params,
+                        ordering,
+                    ));
+                    self.user_evaluations(&facts, ordering);
+                }
+                Err(e) => self.errors.push(e),
+            }
+        }
+    }
+}
+
+fn dedup(mut trails: Vec<TrailInfo>) -> Vec<TrailInfo> {
+    trails.sort_by(|a, b| a.arn.cmp(&b.arn));
+    trails.dedup_by(|a, b| a.arn == b.arn);
+    trails
+}
+
+/// Handles one Config event; returns the evaluations put.
+pub async fn handle(
+    aws: &dyn RuleAws,
+    event: &ConfigEvent,
+) -> Result<Vec<Evaluation>, HandlerError> {
+    let params = RuleParameters::parse(event.rule_parameters.as_deref())?;
+    if params.execution_role_name.is_some() {
+        return Err(HandlerError::Unsupported(
+            "organization mode (ExecutionRoleName) is not built yet; deploy the rule per account"
+                .into(),
+        ));
+    }
+    let token = event
+        .result_token
+        .clone()
+        .ok_or(HandlerError::MissingField("resultToken"))?;
+    let message = decode_invoking_event(
+        event
+            .invoking_event
+            .as_deref()
+            .ok_or(HandlerError::MissingField("invokingEvent"))?,
+    )?;
+    let mut run = Run {
+        aws,
+        params,
+        account: event.account_id.clone(),
+        evaluations: Vec::new(),
+        errors: Vec::new(),
+    };
+    match &message {
+        Message::Change(item) => run.change(item, event.event_left_scope).await?,
+        Message::Oversized {
+            resource_type,
+            resource_id,
+            ..
+        } => {
+            return Err(HandlerError::Unsupported(format!("OversizedConfigurationItemChangeNotification for {resource_type} `{resource_id}`: fetching the item with GetResourceConfigHistory is not built yet")));
+        }
+        Message::Scheduled { notification_time } => run.periodic(notification_time).await,
+    }
+    let mut failed = Vec::new();
+    let mut put = 0usize;
+    for batch in run.evaluations.chunks(BATCH) {
+        match aws.put_evaluations(batch, &token).await {
+            Ok(f) if f.is_empty() => put += batch.len(),
+            Ok(f) => {
+                put += batch.len() - f.len();
+                // One retry of what Config reported as failed.
+                match aws.put_evaluations(&f, &token).await {
+                    Ok(still) => {
+                        put += f.len() - still.len();
+                        failed.extend(still);
+                    }
+                    Err(e) => {
+                        run.errors.push(e);
+                        failed.extend(f);
+                    }
+                }
+            }
+            Err(e) => {
+                run.errors.push(e);
+                failed.extend(batch.iter().cloned());
+            }
+        }
+    }
+    if !run.errors.is_empty() {
+        return Err(HandlerError::Aws {
+            put,
+            errors: run.errors,
+        });
+    }
+    if !failed.is_empty() {
+        return Err(HandlerError::FailedEvaluations(failed));
+    }
+    Ok(run.evaluations)
+}

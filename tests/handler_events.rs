@@ -1,0 +1,442 @@
+//! Every `events/*.json` replayed through the real handler, with fakes at the SDK boundary.
+//! Asserts the exact evaluations put (type, id, compliance, annotation, timestamp, batches) and
+//! the errors returned.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use async_trait::async_trait;
+use aws_lambda_events::event::config::ConfigEvent;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use trailkey::aws::{AwsError, EventDataStoreInfo, RuleAws, TrailInfo};
+use trailkey::handler::{handle, HandlerError};
+use trailkey::rule::{Evaluation, EvaluationCompliance::*, KeyFacts};
+
+const K1: &str = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+const T1: &str = "arn:aws:cloudtrail:us-east-1:111111111111:trail/management-events";
+const EDS: &str =
+    "arn:aws:cloudtrail:us-east-1:111111111111:eventdatastore/EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE";
+
+#[derive(Default)]
+struct Fake {
+    keys: HashMap<String, Result<KeyFacts, AwsError>>,
+    trails: Vec<TrailInfo>,
+    stores: Vec<EventDataStoreInfo>,
+    /// Resource ids Config reports as failed on the first put of them.
+    fail_once: Mutex<Vec<String>>,
+    batches: Mutex<Vec<Vec<Evaluation>>>,
+    key_reads: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl RuleAws for Fake {
+    async fn key(&self, key_arn: &str) -> Result<KeyFacts, AwsError> {
+        self.key_reads.lock().unwrap().push(key_arn.to_string());
+        self.keys.get(key_arn).cloned().unwrap_or_else(|| {
+            Err(AwsError {
+                operation: "kms:GetKeyPolicy",
+                resource: key_arn.into(),
+                message: "NotFoundException: key does not exist".into(),
+            })
+        })
+    }
+    async fn trails(&self) -> Result<Vec<TrailInfo>, AwsError> {
+        Ok(self.trails.clone())
+    }
+    async fn event_data_stores(&self) -> Result<Vec<EventDataStoreInfo>, AwsError> {
+        Ok(self.stores.clone())
+    }
+    async fn put_evaluations(
+        &self,
+        evaluations: &[Evaluation],
+        _token: &str,
+    ) -> Result<Vec<Evaluation>, AwsError> {
+        self.batches.lock().unwrap().push(evaluations.to_vec());
+        let mut fail = self.fail_once.lock().unwrap();
+        let failed: Vec<Evaluation> = evaluations
+            .iter()
+            .filter(|e| fail.contains(&e.resource_id))
+            .cloned()
+            .collect();
+        fail.retain(|id| !failed.iter().any(|e| &e.resource_id == id));
+        Ok(failed)
+    }
+}
+
+fn policy(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/events/policies/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+fn k1(policy_name: &str) -> KeyFacts {
+    KeyFacts {
+        key_arn: K1.into(),
+        policy: policy(policy_name),
+        key_state: "Enabled".into(),
+        key_spec: "SYMMETRIC_DEFAULT".into(),
+        key_manager: "CUSTOMER".into(),
+        trails: vec![],
+        event_data_stores: vec![],
+    }
+}
+
+fn t1() -> TrailInfo {
+    TrailInfo {
+        arn: T1.into(),
+        name: "management-events".into(),
+        kms_key_id: Some(K1.into()),
+        bucket: Some("trailkey-logs-111111111111".into()),
+    }
+}
+
+fn fake(policy_name: &str) -> Fake {
+    let mut f = Fake {
+        trails: vec![t1()],
+        ..Fake::default()
+    };
+    f.keys.insert(K1.into(), Ok(k1(policy_name)));
+    f
+}
+
+fn event(name: &str) -> ConfigEvent {
+    serde_json::from_str(
+        &std::fs::read_to_string(format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap(),
+    )
+    .unwrap()
+}
+
+async fn run(f: &Fake, name: &str) -> Result<Vec<Evaluation>, HandlerError> {
+    handle(f, &event(name)).await
+}
+
+fn summary(evals: &[Evaluation]) -> Vec<(String, String, &'static str)> {
+    evals
+        .iter()
+        .map(|e| {
+            (
+                e.resource_type.clone(),
+                e.resource_id.clone(),
+                e.compliance.as_str(),
+            )
+        })
+        .collect()
+}
+
+fn s(t: &str, id: &str, c: &'static str) -> (String, String, &'static str) {
+    (t.into(), id.into(), c)
+}
+
+#[tokio::test]
+async fn scenario_01_key_created_compliant_evaluates_key_and_its_trail() {
+    let f = fake("k1-compliant");
+    let evals = run(&f, "01-key-created-compliant.json").await.unwrap();
+    assert_eq!(
+        summary(&evals),
+        vec![
+            s(
+                "AWS::KMS::Key",
+                "1234abcd-12ab-34cd-56ef-1234567890ab",
+                "COMPLIANT"
+            ),
+            s("AWS::CloudTrail::Trail", "management-events", "COMPLIANT")
+        ]
+    );
+    assert!(evals
+        .iter()
+        .all(|e| e.ordering_timestamp == "2024-05-01T10:00:12.345Z"));
+    assert_eq!(*f.batches.lock().unwrap(), vec![evals.clone()]);
+}
+
+#[tokio::test]
+async fn scenario_02_policy_update_breaking_encrypt_is_non_compliant() {
+    let f = fake("k1-compliant"); // CloudTrail's view; the key's policy comes from the event
+    let evals = run(&f, "02-key-policy-breaks-encrypt.json").await.unwrap();
+    assert_eq!(evals[0].compliance, NonCompliant);
+    assert!(
+        evals[0]
+            .annotation
+            .starts_with("ENCRYPT_DENIED: CloudTrail's kms:GenerateDataKey"),
+        "{}",
+        evals[0].annotation
+    );
+    assert_eq!(evals[1].resource_id, "management-events");
+    assert_eq!(evals[1].compliance, NonCompliant);
+}
+
+#[tokio::test]
+async fn scenario_03_policy_without_source_arn_is_a_confused_deputy() {
+    let evals = run(
+        &fake("k1-compliant"),
+        "03-key-policy-no-source-condition.json",
+    )
+    .await
+    .unwrap();
+    assert_eq!(evals[0].compliance, NonCompliant);
+    assert!(
+        evals[0].annotation.starts_with("CONFUSED_DEPUTY"),
+        "{}",
+        evals[0].annotation
+    );
+    assert!(
+        evals[0].annotation.ends_with("(+1 more)"),
+        "{}",
+        evals[0].annotation
+    );
+}
+
+#[tokio::test]
+async fn scenario_04_disabled_key_is_non_compliant() {
+    let evals = run(&fake("k1-compliant"), "04-key-disabled.json")
+        .await
+        .unwrap();
+    assert!(
+        evals[0]
+            .annotation
+            .starts_with("KEY_NOT_ENABLED: key state is `Disabled`"),
+        "{}",
+        evals[0].annotation
+    );
+}
+
+#[tokio::test]
+async fn scenario_05_deleted_key_is_not_applicable() {
+    let evals = run(&fake("k1-compliant"), "05-key-deleted.json")
+        .await
+        .unwrap();
+    assert_eq!(
+        summary(&evals),
+        vec![s(
+            "AWS::KMS::Key",
+            "1234abcd-12ab-34cd-56ef-1234567890ab",
+            "NOT_APPLICABLE"
+        )]
+    );
+    assert_eq!(
+        evals[0].annotation,
+        "resource is out of scope (ResourceDeleted)"
+    );
+}
+
+#[tokio::test]
+async fn scenario_06_trail_created_with_key_reads_the_key() {
+    let f = fake("k1-compliant");
+    let evals = run(&f, "06-trail-created-with-key.json").await.unwrap();
+    assert_eq!(
+        summary(&evals),
+        vec![s(
+            "AWS::CloudTrail::Trail",
+            "management-events",
+            "COMPLIANT"
+        )]
+    );
+    assert_eq!(evals[0].ordering_timestamp, "2024-05-02T09:30:41.200Z");
+    assert_eq!(*f.key_reads.lock().unwrap(), vec![K1.to_string()]);
+}
+
+#[tokio::test]
+async fn scenario_07_trail_without_key_is_non_compliant() {
+    let evals = run(&fake("k1-compliant"), "07-trail-without-key.json")
+        .await
+        .unwrap();
+    assert_eq!(
+        summary(&evals),
+        vec![s(
+            "AWS::CloudTrail::Trail",
+            "management-events",
+            "NON_COMPLIANT"
+        )]
+    );
+    assert_eq!(
+        evals[0].annotation,
+        "TRAIL_NOT_ENCRYPTED: trail logs are not encrypted with a KMS key"
+    );
+}
+
+#[tokio::test]
+async fn scenario_07_trail_without_key_allowed_by_parameter() {
+    let mut e = event("07-trail-without-key.json");
+    e.rule_parameters = Some(r#"{"allowUnencryptedTrails":"true"}"#.into());
+    let evals = handle(&fake("k1-compliant"), &e).await.unwrap();
+    assert_eq!(evals[0].compliance, Compliant);
+}
+
+#[tokio::test]
+async fn scenario_08_key_in_other_account_is_not_applicable_naming_the_account() {
+    let f = fake("k1-compliant");
+    let evals = run(&f, "08-trail-key-other-account.json").await.unwrap();
+    assert_eq!(evals[0].compliance, NotApplicable);
+    assert!(
+        evals[0].annotation.contains("222222222222"),
+        "{}",
+        evals[0].annotation
+    );
+    assert!(f.key_reads.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn scenario_09_oversized_item_fails_loudly_until_built() {
+    let err = run(&fake("k1-compliant"), "09-key-oversized.json")
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "trailkey.Unsupported");
+    assert!(
+        err.to_string().contains("GetResourceConfigHistory"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn scenario_10_periodic_run_evaluates_trails_and_keys_reading_each_key_once() {
+    let mut f = fake("k1-compliant");
+    f.trails.push(TrailInfo {
+        arn: "arn:aws:cloudtrail:us-east-1:111111111111:trail/second".into(),
+        name: "second".into(),
+        kms_key_id: Some(K1.into()),
+        bucket: None,
+    });
+    f.trails.push(t1()); // shadow-trail duplicate
+    let evals = run(&f, "10-periodic.json").await.unwrap();
+    assert_eq!(
+        summary(&evals),
+        vec![
+            s(
+                "AWS::KMS::Key",
+                "1234abcd-12ab-34cd-56ef-1234567890ab",
+                "NON_COMPLIANT"
+            ),
+            s("AWS::CloudTrail::Trail", "management-events", "COMPLIANT"),
+            s("AWS::CloudTrail::Trail", "second", "NON_COMPLIANT"),
+        ]
+    );
+    assert!(evals
+        .iter()
+        .all(|e| e.ordering_timestamp == "2024-06-13T00:00:04.716Z"));
+    assert_eq!(f.key_reads.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn scenario_11_event_data_store_with_key() {
+    let f = fake("k1-event-data-store");
+    let evals = run(&f, "11-event-data-store-created.json").await.unwrap();
+    assert_eq!(
+        summary(&evals),
+        vec![s("AWS::CloudTrail::EventDataStore", EDS, "COMPLIANT")]
+    );
+}
+
+#[tokio::test]
+async fn scenario_12_left_scope_is_not_applicable() {
+    let evals = run(&fake("k1-compliant"), "12-left-scope.json")
+        .await
+        .unwrap();
+    assert_eq!(
+        summary(&evals),
+        vec![s(
+            "AWS::CloudTrail::Trail",
+            "management-events",
+            "NOT_APPLICABLE"
+        )]
+    );
+}
+
+#[tokio::test]
+async fn scenario_13_organization_mode_fails_loudly_until_built() {
+    let err = run(
+        &fake("k1-compliant"),
+        "13-organization-mode-cross-account-key.json",
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("ExecutionRoleName"), "{err}");
+}
+
+#[tokio::test]
+async fn scenario_14_aws_managed_key_is_not_applicable() {
+    let f = fake("k1-compliant");
+    let evals = run(&f, "14-aws-managed-key.json").await.unwrap();
+    assert_eq!(evals.len(), 1);
+    assert_eq!(evals[0].compliance, NotApplicable);
+}
+
+#[tokio::test]
+async fn bad_events_return_errors_naming_the_problem() {
+    for (file, want) in [
+        ("bad/unknown-message-type.json", "messageType"),
+        ("bad/invoking-event-not-json.json", "not JSON"),
+        ("bad/unknown-parameter-reader.json", "`reader`"),
+        ("bad/strict-not-boolean.json", "`strict`"),
+    ] {
+        let f = fake("k1-compliant");
+        let err = run(&f, file).await.unwrap_err();
+        assert!(err.to_string().contains(want), "{file}: {err}");
+        assert!(
+            f.batches.lock().unwrap().is_empty(),
+            "{file}: nothing may be put"
+        );
+    }
+}
+
+#[tokio::test]
+async fn periodic_sweep_puts_in_batches_of_at_most_100() {
+    let mut f = fake("k1-compliant");
+    f.trails = (0..250)
+        .map(|i| TrailInfo {
+            arn: format!("arn:aws:cloudtrail:us-east-1:111111111111:trail/t{i:03}"),
+            name: format!("t{i:03}"),
+            kms_key_id: None,
+            bucket: None,
+        })
+        .collect();
+    let evals = run(&f, "10-periodic.json").await.unwrap();
+    assert_eq!(evals.len(), 250);
+    let sizes: Vec<usize> = f.batches.lock().unwrap().iter().map(Vec::len).collect();
+    assert_eq!(sizes, vec![100, 100, 50]);
+}
+
+#[tokio::test]
+async fn failed_evaluations_are_retried_once() {
+    let f = fake("k1-compliant");
+    f.fail_once.lock().unwrap().push("management-events".into());
+    let evals = run(&f, "01-key-created-compliant.json").await.unwrap();
+    let batches = f.batches.lock().unwrap();
+    assert_eq!(batches.len(), 2);
+    assert_eq!(batches[1], vec![evals[1].clone()]);
+}
+
+#[tokio::test]
+async fn unreadable_key_puts_what_was_decided_then_fails_naming_key_and_permission() {
+    let mut f = fake("k1-compliant");
+    f.trails.push(TrailInfo {
+        arn: "arn:aws:cloudtrail:us-east-1:111111111111:trail/plain".into(),
+        name: "plain".into(),
+        kms_key_id: None,
+        bucket: None,
+    });
+    f.keys.insert(
+        K1.into(),
+        Err(AwsError {
+            operation: "kms:GetKeyPolicy",
+            resource: K1.into(),
+            message: "AccessDeniedException: not authorized".into(),
+        }),
+    );
+    let err = run(&f, "10-periodic.json").await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("kms:GetKeyPolicy") && text.contains(K1) && text.contains("AccessDenied"),
+        "{text}"
+    );
+    assert!(text.starts_with("1 evaluation(s) put"), "{text}");
+    let batches = f.batches.lock().unwrap();
+    assert_eq!(
+        summary(&batches[0]),
+        vec![s("AWS::CloudTrail::Trail", "plain", "NON_COMPLIANT")]
+    );
+}
