@@ -1,7 +1,7 @@
 //! AWS I/O: the only module that imports `aws_sdk_*`. The handler sees the small [`RuleAws`]
 //! trait, so tests replace the SDK with fakes.
 
-use crate::rule::{Evaluation, KeyFacts};
+use crate::rule::{ApiConfigurationItem, Evaluation, KeyFacts};
 use async_trait::async_trait;
 use aws_smithy_types::DateTime;
 use thiserror::Error;
@@ -49,6 +49,12 @@ pub trait RuleAws: Send + Sync {
     async fn trails(&self) -> Result<Vec<TrailInfo>, AwsError>;
     /// `cloudtrail:ListEventDataStores` (+ `GetEventDataStore` for the key).
     async fn event_data_stores(&self) -> Result<Vec<EventDataStoreInfo>, AwsError>;
+    /// `config:GetResourceConfigHistory` (limit 1): the latest item, in the API form.
+    async fn latest_item(
+        &self,
+        resource_type: &str,
+        resource_id: &str,
+    ) -> Result<ApiConfigurationItem, AwsError>;
     /// `config:PutEvaluations` for at most 100 evaluations; returns the ones Config reported as
     /// failed.
     async fn put_evaluations(
@@ -217,6 +223,57 @@ impl RuleAws for SdkAws {
                 return Ok(out);
             }
         }
+    }
+
+    async fn latest_item(
+        &self,
+        resource_type: &str,
+        resource_id: &str,
+    ) -> Result<ApiConfigurationItem, AwsError> {
+        let op = "config:GetResourceConfigHistory";
+        let out = self
+            .config
+            .get_resource_config_history()
+            .resource_type(aws_sdk_config::types::ResourceType::from(resource_type))
+            .resource_id(resource_id)
+            .limit(1)
+            .send()
+            .await
+            .map_err(|e| {
+                sdk_err(
+                    op,
+                    resource_id,
+                    aws_smithy_types::error::display::DisplayErrorContext(&e),
+                )
+            })?;
+        let item = out
+            .configuration_items
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .ok_or_else(|| sdk_err(op, resource_id, "no configuration item recorded"))?;
+        Ok(ApiConfigurationItem {
+            resource_type: item
+                .resource_type
+                .map(|t| t.as_str().to_string())
+                .unwrap_or_else(|| resource_type.to_string()),
+            resource_id: item.resource_id.unwrap_or_else(|| resource_id.to_string()),
+            arn: item.arn,
+            status: item
+                .configuration_item_status
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            capture_time: item
+                .configuration_item_capture_time
+                .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+                .unwrap_or_default(),
+            configuration: item.configuration,
+            supplementary: item
+                .supplementary_configuration
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+        })
     }
 
     async fn put_evaluations(

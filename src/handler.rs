@@ -400,9 +400,13 @@ pub async fn handle(
             resource_type,
             resource_id,
             ..
-        } => {
-            return Err(HandlerError::Unsupported(format!("OversizedConfigurationItemChangeNotification for {resource_type} `{resource_id}`: fetching the item with GetResourceConfigHistory is not built yet")));
-        }
+        } => match aws.latest_item(resource_type, resource_id).await {
+            Ok(api) => {
+                let item = rule::item_from_api(&api)?;
+                run.change(&item, event.event_left_scope).await?;
+            }
+            Err(e) => run.errors.push(e),
+        },
         Message::Scheduled { notification_time } => run.periodic(notification_time).await,
     }
     let mut failed = Vec::new();

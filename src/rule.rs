@@ -425,6 +425,57 @@ pub fn evaluate_use(
     eval(compliance, annotation(&report))
 }
 
+/// A configuration item in the `GetResourceConfigHistory` API form: `configuration` and every
+/// `supplementaryConfiguration` value are JSON strings (the key policy is double-encoded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiConfigurationItem {
+    /// Resource type.
+    pub resource_type: String,
+    /// Resource id.
+    pub resource_id: String,
+    /// ARN (`arn` in the API form).
+    pub arn: Option<String>,
+    /// Status.
+    pub status: String,
+    /// Capture time, ISO 8601.
+    pub capture_time: String,
+    /// `configuration`, a JSON string.
+    pub configuration: Option<String>,
+    /// `supplementaryConfiguration`: name → JSON string.
+    pub supplementary: Vec<(String, String)>,
+}
+
+/// Converts the API form into the notification form the rule reads.
+pub fn item_from_api(api: &ApiConfigurationItem) -> Result<ConfigurationItem, RuleError> {
+    let decode = |path: String, text: &str| -> Result<Value, RuleError> {
+        serde_json::from_str(text).map_err(|e| RuleError::InvokingEvent {
+            path,
+            problem: format!("GetResourceConfigHistory returned a value that is not JSON: {e}"),
+        })
+    };
+    let configuration = match &api.configuration {
+        Some(c) => decode("/configurationItems/0/configuration".into(), c)?,
+        None => Value::Null,
+    };
+    let mut supplementary = serde_json::Map::new();
+    for (name, text) in &api.supplementary {
+        let v = decode(
+            format!("/configurationItems/0/supplementaryConfiguration/{name}"),
+            text,
+        )?;
+        supplementary.insert(name.clone(), v);
+    }
+    Ok(ConfigurationItem {
+        resource_type: api.resource_type.clone(),
+        resource_id: api.resource_id.clone(),
+        arn: api.arn.clone(),
+        status: api.status.clone(),
+        capture_time: api.capture_time.clone(),
+        configuration,
+        supplementary: Value::Object(supplementary),
+    })
+}
+
 /// Statuses for which the resource is gone from scope.
 pub fn is_out_of_scope(status: &str, left_scope: bool) -> bool {
     left_scope
