@@ -64,6 +64,18 @@ pub trait RuleAws: Send + Sync {
     ) -> Result<Vec<Evaluation>, AwsError>;
 }
 
+/// Organization mode: clients acting in another account through its execution role.
+#[async_trait]
+pub trait AssumeRole: Send + Sync {
+    /// Assumes `arn:<partition>:iam::<account>:role/<role_name>` and returns clients using it.
+    async fn assume(
+        &self,
+        account: &str,
+        partition: &str,
+        role_name: &str,
+    ) -> Result<Box<dyn RuleAws>, AwsError>;
+}
+
 /// The real SDK clients, built once in `main`.
 #[derive(Debug, Clone)]
 pub struct SdkAws {
@@ -328,5 +340,67 @@ impl RuleAws for SdkAws {
             })
             .cloned()
             .collect())
+    }
+}
+
+/// Assumes execution roles with STS, building clients from the base configuration.
+#[derive(Debug, Clone)]
+pub struct SdkAssumeRole {
+    /// The base configuration (the function's own credentials).
+    pub config: aws_config::SdkConfig,
+    /// STS.
+    pub sts: aws_sdk_sts::Client,
+}
+
+impl SdkAssumeRole {
+    /// From the loaded configuration.
+    pub fn new(conf: &aws_config::SdkConfig) -> Self {
+        Self {
+            config: conf.clone(),
+            sts: aws_sdk_sts::Client::new(conf),
+        }
+    }
+}
+
+#[async_trait]
+impl AssumeRole for SdkAssumeRole {
+    async fn assume(
+        &self,
+        account: &str,
+        partition: &str,
+        role_name: &str,
+    ) -> Result<Box<dyn RuleAws>, AwsError> {
+        let role_arn = format!("arn:{partition}:iam::{account}:role/{role_name}");
+        let out = self
+            .sts
+            .assume_role()
+            .role_arn(&role_arn)
+            .role_session_name("trailkey-rule")
+            .send()
+            .await
+            .map_err(|e| {
+                sdk_err(
+                    "sts:AssumeRole",
+                    &role_arn,
+                    aws_smithy_types::error::display::DisplayErrorContext(&e),
+                )
+            })?;
+        let c = out
+            .credentials
+            .ok_or_else(|| sdk_err("sts:AssumeRole", &role_arn, "no credentials in the reply"))?;
+        let expiry = std::time::SystemTime::try_from(c.expiration).ok();
+        let creds = aws_sdk_sts::config::Credentials::new(
+            c.access_key_id,
+            c.secret_access_key,
+            Some(c.session_token),
+            expiry,
+            "trailkey-assume-role",
+        );
+        let conf = self
+            .config
+            .to_builder()
+            .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(creds))
+            .build();
+        Ok(Box::new(SdkAws::new(&conf)))
     }
 }

@@ -2,7 +2,7 @@
 //! [`RuleAws`], decide with [`crate::rule`], put the evaluations. Nothing is dropped: what could
 //! be decided is put first, then any failure fails the invocation with a message naming it.
 
-use crate::aws::{AwsError, RuleAws, TrailInfo};
+use crate::aws::{AssumeRole, AwsError, RuleAws, TrailInfo};
 use crate::checker::Trail;
 use crate::rule::{
     self, clip, decode_invoking_event, evaluate_key, evaluate_use, is_out_of_scope, Evaluation,
@@ -79,6 +79,8 @@ const EDS: &str = "AWS::CloudTrail::EventDataStore";
 
 struct Run<'a> {
     aws: &'a dyn RuleAws,
+    /// Organization mode: the assumer and the execution role name.
+    org: Option<(&'a dyn AssumeRole, String)>,
     params: RuleParameters,
     account: Option<String>,
     evaluations: Vec<Evaluation>,
@@ -125,10 +127,12 @@ impl Run<'_> {
         ordering: &str,
     ) {
         if let Some(acct) = self.foreign_key(key) {
-            self.evaluations.push(na(resource_type, resource_id, &format!("the key is in account {acct}; the rule deployed there covers it through expectedTrails"), ordering));
-            return;
+            if self.org.is_none() {
+                self.evaluations.push(na(resource_type, resource_id, &format!("the key is in account {acct}; the rule deployed there covers it through expectedTrails"), ordering));
+                return;
+            }
         }
-        match self.aws.key(key).await {
+        match self.read_key(key).await {
             Ok(mut facts) => {
                 match trail {
                     Some(t) => facts.trails = vec![t],
@@ -231,6 +235,17 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Reads a key: in its own account through the execution role in organization mode.
+    async fn read_key(&self, key: &str) -> Result<KeyFacts, AwsError> {
+        match (self.foreign_key(key), &self.org) {
+            (Some(acct), Some((assumer, role))) => {
+                let partition = key.split(':').nth(1).unwrap_or("aws");
+                assumer.assume(&acct, partition, role).await?.key(key).await
+            }
+            _ => self.aws.key(key).await,
+        }
+    }
+
     /// Fills in the trails and event data stores that use the key.
     async fn users(&mut self, facts: &mut KeyFacts) {
         match self.aws.trails().await {
@@ -307,7 +322,7 @@ impl Run<'_> {
         for t in &trails {
             match &t.kms_key_id {
                 None => self.trail_unencrypted(&t.name, ordering),
-                Some(k) if self.foreign_key(k).is_some() => {
+                Some(k) if self.foreign_key(k).is_some() && self.org.is_none() => {
                     let acct = self.foreign_key(k).unwrap_or_default();
                     self.evaluations.push(na(TRAIL, &t.name, &format!("the key is in account {acct}; the rule deployed there covers it through expectedTrails"), ordering));
                 }
@@ -318,10 +333,10 @@ impl Run<'_> {
         keys.sort();
         keys.dedup();
         // Each key is read once, with bounded concurrency.
-        let aws = self.aws;
+        let this = &*self;
         let read: Vec<(String, Result<KeyFacts, AwsError>)> = stream::iter(keys)
             .map(|k| async move {
-                let r = aws.key(&k).await;
+                let r = this.read_key(&k).await;
                 (k, r)
             })
             .buffer_unordered(CONCURRENCY)
@@ -366,17 +381,43 @@ fn dedup(mut trails: Vec<TrailInfo>) -> Vec<TrailInfo> {
 }
 
 /// Handles one Config event; returns the evaluations put.
+///
+/// With the `ExecutionRoleName` parameter (organization mode) every read and the
+/// `PutEvaluations` run as `arn:<partition>:iam::<accountId>:role/<ExecutionRoleName>` in the
+/// event's account, and a key in another account is read through the same role name there. The
+/// event's `executionRoleArn` (usually the service-linked `AWSServiceRoleForConfig`, which cannot
+/// be assumed) is never used.
 pub async fn handle(
-    aws: &dyn RuleAws,
+    base: &dyn RuleAws,
+    assumer: &dyn AssumeRole,
     event: &ConfigEvent,
 ) -> Result<Vec<Evaluation>, HandlerError> {
     let params = RuleParameters::parse(event.rule_parameters.as_deref())?;
-    if params.execution_role_name.is_some() {
-        return Err(HandlerError::Unsupported(
-            "organization mode (ExecutionRoleName) is not built yet; deploy the rule per account"
-                .into(),
-        ));
-    }
+    let assumed: Option<Box<dyn RuleAws>> = match &params.execution_role_name {
+        None => None,
+        Some(role) => {
+            let account = event
+                .account_id
+                .as_deref()
+                .ok_or(HandlerError::MissingField("accountId"))?;
+            let partition = event
+                .config_rule_arn
+                .as_deref()
+                .and_then(|a| a.split(':').nth(1))
+                .unwrap_or("aws");
+            Some(
+                assumer
+                    .assume(account, partition, role)
+                    .await
+                    .map_err(|e| HandlerError::Aws {
+                        put: 0,
+                        errors: vec![e],
+                    })?,
+            )
+        }
+    };
+    let aws: &dyn RuleAws = assumed.as_deref().unwrap_or(base);
+    let org = params.execution_role_name.clone().map(|r| (assumer, r));
     let token = event
         .result_token
         .clone()
@@ -389,6 +430,7 @@ pub async fn handle(
     )?;
     let mut run = Run {
         aws,
+        org,
         params,
         account: event.account_id.clone(),
         evaluations: Vec::new(),

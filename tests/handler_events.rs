@@ -11,8 +11,9 @@
 use async_trait::async_trait;
 use aws_lambda_events::event::config::ConfigEvent;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::Mutex;
-use trailkey::aws::{AwsError, EventDataStoreInfo, RuleAws, TrailInfo};
+use trailkey::aws::{AssumeRole, AwsError, EventDataStoreInfo, RuleAws, TrailInfo};
 use trailkey::handler::{handle, HandlerError};
 use trailkey::rule::{ApiConfigurationItem, Evaluation, EvaluationCompliance::*, KeyFacts};
 
@@ -102,6 +103,75 @@ impl RuleAws for Fake {
     }
 }
 
+/// No organization mode: assuming a role is a test failure.
+struct NoOrg;
+
+#[async_trait]
+impl AssumeRole for NoOrg {
+    async fn assume(
+        &self,
+        account: &str,
+        _: &str,
+        role: &str,
+    ) -> Result<Box<dyn RuleAws>, AwsError> {
+        panic!("unexpected AssumeRole {account} {role}")
+    }
+}
+
+/// A fake shared between the test and the handler.
+struct Shared(Arc<Fake>);
+
+#[async_trait]
+impl RuleAws for Shared {
+    async fn key(&self, k: &str) -> Result<KeyFacts, AwsError> {
+        self.0.key(k).await
+    }
+    async fn trails(&self) -> Result<Vec<TrailInfo>, AwsError> {
+        self.0.trails().await
+    }
+    async fn event_data_stores(&self) -> Result<Vec<EventDataStoreInfo>, AwsError> {
+        self.0.event_data_stores().await
+    }
+    async fn latest_item(&self, t: &str, id: &str) -> Result<ApiConfigurationItem, AwsError> {
+        self.0.latest_item(t, id).await
+    }
+    async fn put_evaluations(
+        &self,
+        e: &[Evaluation],
+        token: &str,
+    ) -> Result<Vec<Evaluation>, AwsError> {
+        self.0.put_evaluations(e, token).await
+    }
+}
+
+/// Organization mode: one fake per account, and a log of the roles assumed.
+struct Org {
+    accounts: HashMap<String, Arc<Fake>>,
+    assumed: Mutex<Vec<String>>,
+    fail: bool,
+}
+
+#[async_trait]
+impl AssumeRole for Org {
+    async fn assume(
+        &self,
+        account: &str,
+        partition: &str,
+        role: &str,
+    ) -> Result<Box<dyn RuleAws>, AwsError> {
+        let arn = format!("arn:{partition}:iam::{account}:role/{role}");
+        self.assumed.lock().unwrap().push(arn.clone());
+        if self.fail {
+            return Err(AwsError {
+                operation: "sts:AssumeRole",
+                resource: arn,
+                message: "AccessDenied: not trusted".into(),
+            });
+        }
+        Ok(Box::new(Shared(self.accounts[account].clone())))
+    }
+}
+
 fn policy(name: &str) -> String {
     std::fs::read_to_string(format!(
         "{}/events/policies/{name}.json",
@@ -148,7 +218,7 @@ fn event(name: &str) -> ConfigEvent {
 }
 
 async fn run(f: &Fake, name: &str) -> Result<Vec<Evaluation>, HandlerError> {
-    handle(f, &event(name)).await
+    handle(f, &NoOrg, &event(name)).await
 }
 
 fn summary(evals: &[Evaluation]) -> Vec<(String, String, &'static str)> {
@@ -298,7 +368,7 @@ async fn scenario_07_trail_without_key_is_non_compliant() {
 async fn scenario_07_trail_without_key_allowed_by_parameter() {
     let mut e = event("07-trail-without-key.json");
     e.rule_parameters = Some(r#"{"allowUnencryptedTrails":"true"}"#.into());
-    let evals = handle(&fake("k1-compliant"), &e).await.unwrap();
+    let evals = handle(&fake("k1-compliant"), &NoOrg, &e).await.unwrap();
     assert_eq!(evals[0].compliance, Compliant);
 }
 
@@ -390,15 +460,85 @@ async fn scenario_12_left_scope_is_not_applicable() {
     );
 }
 
+fn org(fail: bool) -> (Org, Arc<Fake>, Arc<Fake>) {
+    // The member account 222222222222 has the trail; the key K1 lives in 111111111111.
+    let member = Arc::new(Fake {
+        trails: vec![TrailInfo {
+            arn: "arn:aws:cloudtrail:us-east-1:222222222222:trail/management-events".into(),
+            name: "management-events".into(),
+            kms_key_id: Some(K1.into()),
+            bucket: Some("trailkey-logs-222222222222".into()),
+        }],
+        ..Fake::default()
+    });
+    let mut owner = Fake::default();
+    owner.keys.insert(K1.into(), Ok(k1("k1-cross-account")));
+    let owner = Arc::new(owner);
+    let accounts = HashMap::from([
+        ("222222222222".to_string(), member.clone()),
+        ("111111111111".to_string(), owner.clone()),
+    ]);
+    (
+        Org {
+            accounts,
+            assumed: Mutex::new(vec![]),
+            fail,
+        },
+        member,
+        owner,
+    )
+}
+
 #[tokio::test]
-async fn scenario_13_organization_mode_fails_loudly_until_built() {
-    let err = run(
-        &fake("k1-compliant"),
-        "13-organization-mode-cross-account-key.json",
+async fn scenario_13_organization_mode_assumes_the_execution_role_in_each_account() {
+    let (org, member, owner) = org(false);
+    let base = Fake::default(); // the function's own account: must not be used
+    let evals = handle(
+        &base,
+        &org,
+        &event("13-organization-mode-cross-account-key.json"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        summary(&evals),
+        vec![s(
+            "AWS::CloudTrail::Trail",
+            "management-events",
+            "COMPLIANT"
+        )]
+    );
+    assert_eq!(
+        *org.assumed.lock().unwrap(),
+        vec![
+            "arn:aws:iam::222222222222:role/trailkey-execution".to_string(),
+            "arn:aws:iam::111111111111:role/trailkey-execution".to_string()
+        ]
+    );
+    assert_eq!(
+        member.batches.lock().unwrap().len(),
+        1,
+        "evaluations are put in the member account"
+    );
+    assert_eq!(*owner.key_reads.lock().unwrap(), vec![K1.to_string()]);
+    assert!(base.batches.lock().unwrap().is_empty() && base.key_reads.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn scenario_13_sts_failure_fails_the_invocation_naming_the_role() {
+    let (org, _, _) = org(true);
+    let err = handle(
+        &Fake::default(),
+        &org,
+        &event("13-organization-mode-cross-account-key.json"),
     )
     .await
     .unwrap_err();
-    assert!(err.to_string().contains("ExecutionRoleName"), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("sts:AssumeRole") && text.contains("role/trailkey-execution"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 use aws_lambda_events::event::config::ConfigEvent;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
-use trailkey::aws::SdkAws;
+use trailkey::aws::{SdkAssumeRole, SdkAws};
 use trailkey::handler::{handle, HandlerError};
 
 /// The invocation's error, with a stable `error_type` for Lambda.
@@ -40,9 +40,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let conf = aws_config::load_from_env().await;
     let aws = SdkAws::new(&conf);
-    let aws = &aws;
+    let assumer = SdkAssumeRole::new(&conf);
+    let (aws, assumer) = (&aws, &assumer);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ConfigEvent>| async move {
-        match handle(aws, &event.payload).await {
+        match handle(aws, assumer, &event.payload).await {
             Ok(evaluations) => {
                 for e in &evaluations {
                     tracing::info!(
