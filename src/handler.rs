@@ -71,6 +71,7 @@ fn na(resource_type: &str, resource_id: &str, why: &str, ordering: &str) -> Eval
         compliance: EvaluationCompliance::NotApplicable,
         annotation: clip(why, MAX_ANNOTATION),
         ordering_timestamp: ordering.into(),
+        findings: Vec::new(),
     }
 }
 
@@ -106,6 +107,7 @@ impl Run<'_> {
             compliance,
             annotation: why.into(),
             ordering_timestamp: ordering.into(),
+            findings: Vec::new(),
         });
     }
 

@@ -289,7 +289,7 @@ impl EvaluationCompliance {
 }
 
 /// One evaluation to put.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Evaluation {
     /// `ComplianceResourceType`.
     pub resource_type: String,
@@ -301,6 +301,8 @@ pub struct Evaluation {
     pub annotation: String,
     /// `OrderingTimestamp`.
     pub ordering_timestamp: String,
+    /// Every finding behind the annotation (logged, not sent to Config).
+    pub findings: Vec<crate::checker::Finding>,
 }
 
 /// Config's annotation limit.
@@ -382,6 +384,7 @@ pub fn evaluate_use(
         compliance,
         annotation: clip(&annotation, MAX_ANNOTATION),
         ordering_timestamp: ordering.to_string(),
+        findings: Vec::new(),
     };
     if facts.key_manager == "AWS" {
         return eval(
@@ -390,7 +393,13 @@ pub fn evaluate_use(
         );
     }
     let mut trails = facts.trails.clone();
-    for t in &params.expected_trails {
+    // Trails in other accounts count for the key itself, not for another trail's evaluation.
+    let expected: &[String] = if resource_type == "AWS::KMS::Key" {
+        &params.expected_trails
+    } else {
+        &[]
+    };
+    for t in expected {
         if !trails.iter().any(|x| &x.arn == t) {
             trails.push(Trail {
                 arn: t.clone(),
@@ -422,7 +431,9 @@ pub fn evaluate_use(
         crate::checker::Compliance::Compliant => EvaluationCompliance::Compliant,
         crate::checker::Compliance::NonCompliant => EvaluationCompliance::NonCompliant,
     };
-    eval(compliance, annotation(&report))
+    let mut evaluation = eval(compliance, annotation(&report));
+    evaluation.findings = report.findings;
+    evaluation
 }
 
 /// A configuration item in the `GetResourceConfigHistory` API form: `configuration` and every

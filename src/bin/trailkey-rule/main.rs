@@ -51,6 +51,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                         resource_id = %e.resource_id,
                         compliance = e.compliance.as_str(),
                         annotation = %e.annotation,
+                        findings = %serde_json::to_string(&e.findings).unwrap_or_default(),
                         "evaluation put"
                     );
                 }
