@@ -20,6 +20,39 @@ pub enum Command {
     Eval(EvalArgs),
     /// Print the policy with the missing statements added (existing statements untouched).
     Fix(CheckArgs),
+    /// Read-only assessment of a live account and Region (AWS profile, region, AWS_ENDPOINT_URL).
+    Scan(ScanArgs),
+    /// Run the Config rule handler on event files with real SDK clients; print the evaluations put.
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// A principal ARN that must be able to decrypt the logs.
+    #[arg(long)]
+    pub reader: Vec<String>,
+    /// An account allowed to encrypt or decrypt.
+    #[arg(long = "allowed-account")]
+    pub allowed_account: Vec<String>,
+    /// The trails' buckets use an S3 Bucket Key.
+    #[arg(long)]
+    pub bucket_key: bool,
+    /// Warnings also make a key non-compliant.
+    #[arg(long)]
+    pub strict: bool,
+    /// A finding id to suppress.
+    #[arg(long)]
+    pub suppress: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: CheckFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// AWS Config rule events (the Lambda payload).
+    #[arg(required = true)]
+    pub events: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

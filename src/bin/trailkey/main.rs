@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod args;
+mod live;
 
 use args::{CheckArgs, CheckFormat, Cli, Command, EvalArgs, EvalFormat};
 use clap::Parser;
@@ -29,6 +30,8 @@ fn main() -> ExitCode {
         Command::Check(a) => run_check(&a),
         Command::Fix(a) => run_fix(&a),
         Command::Eval(a) => run_eval(&a),
+        Command::Scan(a) => runtime().and_then(|rt| rt.block_on(live::scan(&a))),
+        Command::Replay(a) => runtime().and_then(|rt| rt.block_on(live::replay(&a))),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -37,6 +40,13 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_BAD_INPUT)
         }
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
 }
 
 fn read_file(path: &Path) -> Result<String, String> {

@@ -1,0 +1,172 @@
+//! `scan` and `replay`: the commands that talk to AWS (through `trailkey::aws`).
+
+use crate::args::{CheckFormat, ReplayArgs, ScanArgs};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use trailkey::aws::{RuleAws, SdkAssumeRole, SdkAws};
+use trailkey::checker::{check_text, CheckInput, Compliance, FindingId, Report, Trail};
+use trailkey::report::{render, Format};
+
+async fn clients() -> (SdkAws, SdkAssumeRole) {
+    let conf = aws_config::load_from_env().await;
+    (SdkAws::new(&conf), SdkAssumeRole::new(&conf))
+}
+
+/// Exit 0 compliant, 1 non-compliant, 2 when anything could not be read.
+pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
+    let mut suppress = Vec::new();
+    for s in &a.suppress {
+        suppress.push(
+            FindingId::from_name(s)
+                .ok_or_else(|| format!("--suppress: unknown finding id `{s}`"))?,
+        );
+    }
+    let (aws, _) = clients().await;
+    let mut errors: Vec<(String, String)> = Vec::new();
+    let trails = aws.trails().await.map_err(|e| e.to_string())?;
+    let stores = match aws.event_data_stores().await {
+        Ok(s) => s,
+        Err(e) => {
+            errors.push(("*".into(), e.to_string()));
+            Vec::new()
+        }
+    };
+    // key -> (trails, event data stores); each key read once.
+    let mut users: BTreeMap<String, (Vec<Trail>, Vec<String>)> = BTreeMap::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for t in trails {
+        if !seen.insert(t.arn.clone()) {
+            continue;
+        }
+        if let Some(k) = t.kms_key_id {
+            users.entry(k).or_default().0.push(Trail {
+                arn: t.arn,
+                bucket: t.bucket,
+            });
+        }
+    }
+    for s in stores {
+        if let Some(k) = s.kms_key_id {
+            users.entry(k).or_default().1.push(s.arn);
+        }
+    }
+    let progress = (std::io::stderr().is_terminal() && users.len() > 20)
+        .then(|| indicatif::ProgressBar::new(users.len() as u64));
+    let mut reports: Vec<(Report, Vec<String>)> = Vec::new();
+    for (key, (trails, stores)) in users {
+        if let Some(p) = &progress {
+            p.inc(1);
+        }
+        let facts = match aws.key(&key).await {
+            Ok(f) => f,
+            Err(e) => {
+                errors.push((key, e.to_string()));
+                continue;
+            }
+        };
+        let mut input = CheckInput::new(facts.key_arn.clone());
+        input.trails = trails;
+        input.event_data_stores = stores;
+        input.readers = a.reader.clone();
+        input.allowed_accounts = a.allowed_account.clone();
+        input.bucket_key = a.bucket_key;
+        input.key_state = facts.key_state;
+        input.key_spec = facts.key_spec;
+        input.strict = a.strict;
+        input.suppress = suppress.clone();
+        let resources = input
+            .trails
+            .iter()
+            .map(|t| t.arn.clone())
+            .chain(input.event_data_stores.iter().cloned())
+            .collect();
+        reports.push((check_text(&facts.policy, &input), resources));
+    }
+    if let Some(p) = progress {
+        p.finish_and_clear();
+    }
+    let compliant = reports
+        .iter()
+        .all(|(r, _)| r.compliance == Compliance::Compliant);
+    let mut out = std::io::stdout().lock();
+    let w = |e: std::io::Error| format!("cannot write output: {e}");
+    match a.format {
+        CheckFormat::Json => {
+            let v = json!({
+                "compliance": if compliant { "COMPLIANT" } else { "NON_COMPLIANT" },
+                "reports": reports.iter().map(|(r, res)| json!({"key": r.key, "compliance": r.compliance, "resources": res, "findings": r.findings})).collect::<Vec<_>>(),
+                "errors": errors.iter().map(|(k, m)| json!({"key": k, "message": m})).collect::<Vec<_>>(),
+            });
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&v).unwrap_or_default()
+            )
+            .map_err(w)?;
+        }
+        CheckFormat::Sarif => {
+            let all: Vec<Report> = reports.iter().map(|(r, _)| r.clone()).collect();
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&trailkey::report::sarif(&all)).unwrap_or_default()
+            )
+            .map_err(w)?;
+        }
+        CheckFormat::Human => {
+            let color = std::io::stdout().is_terminal();
+            for (r, _) in &reports {
+                render(r, Format::Human, color, &mut out).map_err(w)?;
+            }
+            if reports.is_empty() {
+                writeln!(
+                    out,
+                    "no trail or event data store in this account and Region uses a KMS key"
+                )
+                .map_err(w)?;
+            }
+        }
+    }
+    for (k, m) in &errors {
+        eprintln!("trailkey: could not read `{k}`: {m}");
+    }
+    Ok(if !errors.is_empty() {
+        2
+    } else if compliant {
+        0
+    } else {
+        1
+    })
+}
+
+/// Prints the evaluations put for each event, as one JSON array.
+pub async fn replay(a: &ReplayArgs) -> Result<u8, String> {
+    let (aws, assumer) = clients().await;
+    let mut all = Vec::new();
+    let mut failed = false;
+    for path in &a.events {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        let event: aws_lambda_events::event::config::ConfigEvent = serde_json::from_str(&text)
+            .map_err(|e| format!("{}: not a Config rule event: {e}", path.display()))?;
+        match trailkey::handler::handle(&aws, &assumer, &event).await {
+            Ok(evals) => all.extend(evals.into_iter().map(|e| {
+                json!({
+                    "event": path.display().to_string(),
+                    "ComplianceResourceType": e.resource_type,
+                    "ComplianceResourceId": e.resource_id,
+                    "ComplianceType": e.compliance.as_str(),
+                    "Annotation": e.annotation,
+                    "OrderingTimestamp": e.ordering_timestamp,
+                })
+            })),
+            Err(e) => {
+                failed = true;
+                eprintln!("trailkey: {}: {} ({})", path.display(), e, e.error_type());
+            }
+        }
+    }
+    println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
+    Ok(if failed { 2 } else { 0 })
+}
