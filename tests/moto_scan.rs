@@ -38,7 +38,6 @@ fn moto() -> Option<Moto> {
             std::env::var_os("CI").is_none(),
             "TRAILKEY_MOTO_SERVER is not set in CI"
         );
-        #[allow(clippy::print_stderr)]
         eprintln!("TRAILKEY_MOTO_SERVER is not set: run through `make test`, which installs moto");
         return None;
     };
