@@ -3,6 +3,7 @@
 //! through the real SDK clients over HTTP. `make test` provides `TRAILKEY_MOTO_SERVER`.
 #![allow(
     clippy::unwrap_used,
+    clippy::print_stderr,
     clippy::expect_used,
     clippy::indexing_slicing,
     clippy::panic
