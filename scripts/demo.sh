@@ -19,12 +19,12 @@ cd "$ROOT"
 export VENV_DIR="${VENV_DIR:-$ROOT/.venv}"
 PY="$VENV_DIR/moto/bin/python"
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-TRAILKEY="$TARGET_DIR/release/trailkey"
+TRAILKEY="$TARGET_DIR/debug/trailkey"
 
 step() { echo "demo: $*" >&2; }
 
-step "building trailkey (release)"
-cargo build --release --bins
+step "building trailkey"
+cargo build --bins
 [[ -x "$TRAILKEY" ]] || { step "no binary at $TRAILKEY"; exit 1; }
 
 step "ensuring the moto venv"
