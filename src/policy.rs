@@ -404,7 +404,7 @@ pub enum ConditionValue {
         /// The value, split around policy variables.
         template: Template,
         /// Precompiled wildcard pattern (`*Like` operators, no variables).
-        pattern: Option<Pattern>,
+        pattern: Option<Box<Pattern>>,
         /// Precompiled ARN pattern (`Arn*` operators, no variables).
         arn: Option<ArnPattern>,
     },

@@ -2,8 +2,8 @@
 
 /// One piece of a wildcard pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Token {
-    Literal(Vec<char>),
+enum Token<T = char> {
+    Literal(Vec<T>),
     Star,
     Question,
 }
@@ -16,6 +16,8 @@ pub struct Pattern {
     /// Set when the pattern has no wildcard: matching is a plain comparison.
     literal: Option<String>,
     case_insensitive: bool,
+    /// The same tokens as bytes when the pattern is ASCII: the allocation-free fast path.
+    ascii: Option<Vec<Token<u8>>>,
 }
 
 impl Pattern {
@@ -68,11 +70,23 @@ impl Pattern {
             [Token::Literal(l)] => Some(l.iter().collect()),
             _ => None,
         };
+        let ascii = tokens
+            .iter()
+            .map(|t| match t {
+                Token::Literal(l) if l.iter().all(char::is_ascii) => {
+                    Some(Token::Literal(l.iter().map(|c| *c as u8).collect()))
+                }
+                Token::Literal(_) => None,
+                Token::Star => Some(Token::Star),
+                Token::Question => Some(Token::Question),
+            })
+            .collect();
         Self {
             source,
             tokens,
             literal,
             case_insensitive,
+            ascii,
         }
     }
 
@@ -104,17 +118,23 @@ impl Pattern {
                 lit == text
             };
         }
+        if let (Some(ascii), true) = (&self.ascii, text.is_ascii()) {
+            let ci = self.case_insensitive;
+            return match_tokens(ascii, text.as_bytes(), |p, t| {
+                *p == if ci { t.to_ascii_lowercase() } else { *t }
+            });
+        }
         let chars: Vec<char> = if self.case_insensitive {
             text.to_lowercase().chars().collect()
         } else {
             text.chars().collect()
         };
-        match_tokens(&self.tokens, &chars)
+        match_tokens(&self.tokens, &chars, |p, t| p == t)
     }
 }
 
 /// Glob matching with single-star backtracking: linear in practice, never exponential.
-fn match_tokens(tokens: &[Token], text: &[char]) -> bool {
+fn match_tokens<T>(tokens: &[Token<T>], text: &[T], eq: impl Fn(&T, &T) -> bool) -> bool {
     let mut t = 0usize; // index into tokens
     let mut i = 0usize; // index into text
                         // Where to resume after the most recent star: (token index after star, text index).
@@ -131,7 +151,11 @@ fn match_tokens(tokens: &[Token], text: &[char]) -> bool {
                 i += 1;
                 continue;
             }
-            Some(Token::Literal(lit)) if text.get(i..i + lit.len()) == Some(lit.as_slice()) => {
+            Some(Token::Literal(lit))
+                if text
+                    .get(i..i + lit.len())
+                    .is_some_and(|w| w.iter().zip(lit.iter()).all(|(t, p)| eq(p, t))) =>
+            {
                 t += 1;
                 i += lit.len();
                 continue;
