@@ -196,19 +196,24 @@ pub fn fix_policy(policy: &Policy, input: &CheckInput) -> FixOutcome {
     if !dec.is_empty() {
         added.push(trail_service_decrypt(input, &dec));
     }
-    let trail_readers_missing: Vec<String> = input
-        .readers
-        .iter()
-        .filter(|r| {
-            report.findings.iter().any(|f| {
-                f.id == FindingId::ReaderDenied
-                    && f.fix.is_some()
-                    && input.trails.iter().any(|t| t.arn == f.resource)
-                    && f.message.contains(&format!("`{r}`"))
+    // Readers a READER_DENIED finding (with a fix) names for one of the given resources; the
+    // finding's message names the reader in backticks.
+    let denied_readers = |on: &dyn Fn(&str) -> bool| -> Vec<String> {
+        input
+            .readers
+            .iter()
+            .filter(|r| {
+                report.findings.iter().any(|f| {
+                    f.id == FindingId::ReaderDenied
+                        && f.fix.is_some()
+                        && on(&f.resource)
+                        && f.message.contains(&format!("`{r}`"))
+                })
             })
-        })
-        .cloned()
-        .collect();
+            .cloned()
+            .collect()
+    };
+    let trail_readers_missing = denied_readers(&|res| input.trails.iter().any(|t| t.arn == res));
     if !trail_readers_missing.is_empty() {
         added.push(trail_readers(input, &trail_readers_missing));
     } else if let Some(f) = report
@@ -230,19 +235,7 @@ pub fn fix_policy(policy: &Policy, input: &CheckInput) -> FixOutcome {
     if eds_needs(FindingId::DescribeDenied) {
         added.push(eds_describe(input));
     }
-    let eds_readers: Vec<String> = input
-        .readers
-        .iter()
-        .filter(|r| {
-            report.findings.iter().any(|f| {
-                f.id == FindingId::ReaderDenied
-                    && f.fix.is_some()
-                    && input.event_data_stores.contains(&f.resource)
-                    && f.message.contains(&format!("`{r}`"))
-            })
-        })
-        .cloned()
-        .collect();
+    let eds_readers = denied_readers(&|res| input.event_data_stores.iter().any(|e| e == res));
     if !eds_readers.is_empty() {
         added.push(eds_users(input, &eds_readers));
     }

@@ -28,21 +28,9 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// A principal ARN that must be able to decrypt the logs.
-    #[arg(long)]
-    pub reader: Vec<String>,
-    /// An account allowed to encrypt or decrypt.
-    #[arg(long = "allowed-account")]
-    pub allowed_account: Vec<String>,
-    /// The trails' buckets use an S3 Bucket Key.
-    #[arg(long)]
-    pub bucket_key: bool,
-    /// Warnings also make a key non-compliant.
-    #[arg(long)]
-    pub strict: bool,
-    /// A finding id to suppress.
-    #[arg(long)]
-    pub suppress: Vec<String>,
+    /// Readers, accounts, Bucket Key.
+    #[command(flatten)]
+    pub requirements: Requirements,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: CheckFormat,
@@ -82,6 +70,23 @@ pub struct CheckArgs {
     /// A CloudTrail Lake event data store that uses the key.
     #[arg(long = "event-data-store-arn")]
     pub event_data_store_arn: Vec<String>,
+    /// Readers, accounts, Bucket Key.
+    #[command(flatten)]
+    pub requirements: Requirements,
+    /// The key state.
+    #[arg(long, default_value = "Enabled")]
+    pub key_state: String,
+    /// The key spec.
+    #[arg(long, default_value = "SYMMETRIC_DEFAULT")]
+    pub key_spec: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: CheckFormat,
+}
+
+/// What the policy must provide, shared by `check`, `fix` and `scan`.
+#[derive(Debug, Args)]
+pub struct Requirements {
     /// A principal ARN that must be able to decrypt the logs.
     #[arg(long)]
     pub reader: Vec<String>,
@@ -91,21 +96,12 @@ pub struct CheckArgs {
     /// The trails' bucket uses an S3 Bucket Key (CloudTrail then needs kms:Decrypt).
     #[arg(long)]
     pub bucket_key: bool,
-    /// The key state.
-    #[arg(long, default_value = "Enabled")]
-    pub key_state: String,
-    /// The key spec.
-    #[arg(long, default_value = "SYMMETRIC_DEFAULT")]
-    pub key_spec: String,
     /// Warnings also make the policy non-compliant.
     #[arg(long)]
     pub strict: bool,
     /// A finding id to suppress.
     #[arg(long)]
     pub suppress: Vec<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "human")]
-    pub format: CheckFormat,
 }
 
 #[derive(Debug, Args)]

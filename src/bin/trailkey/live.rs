@@ -5,7 +5,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use trailkey::aws::{RuleAws, SdkAssumeRole, SdkAws};
-use trailkey::checker::{check_text, CheckInput, Compliance, FindingId, Report, Trail};
+use trailkey::checker::{check_text, CheckInput, Compliance, Report, Trail};
 use trailkey::report::{render, Format};
 
 async fn clients() -> (SdkAws, SdkAssumeRole) {
@@ -15,13 +15,8 @@ async fn clients() -> (SdkAws, SdkAssumeRole) {
 
 /// Exit 0 compliant, 1 non-compliant, 2 when anything could not be read.
 pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
-    let mut suppress = Vec::new();
-    for s in &a.suppress {
-        suppress.push(
-            FindingId::from_name(s)
-                .ok_or_else(|| format!("--suppress: unknown finding id `{s}`"))?,
-        );
-    }
+    // Validate the options before any AWS call.
+    crate::apply_requirements(&a.requirements, &mut CheckInput::new(""))?;
     let (aws, _) = clients().await;
     let mut errors: Vec<(String, String)> = Vec::new();
     let trails = aws.trails().await.map_err(|e| e.to_string())?;
@@ -66,15 +61,11 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
             }
         };
         let mut input = CheckInput::new(facts.key_arn.clone());
+        crate::apply_requirements(&a.requirements, &mut input)?;
         input.trails = trails;
         input.event_data_stores = stores;
-        input.readers = a.reader.clone();
-        input.allowed_accounts = a.allowed_account.clone();
-        input.bucket_key = a.bucket_key;
         input.key_state = facts.key_state;
         input.key_spec = facts.key_spec;
-        input.strict = a.strict;
-        input.suppress = suppress.clone();
         let resources = input
             .trails
             .iter()

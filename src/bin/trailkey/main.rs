@@ -111,29 +111,38 @@ fn check_input(a: &CheckArgs) -> Result<CheckInput, String> {
         }
         input.event_data_stores.push(e.clone());
     }
-    for r in &a.reader {
-        RequestPrincipal::parse(r).map_err(|m| format!("--reader: {m}"))?;
+    input.key_state = a.key_state.clone();
+    input.key_spec = a.key_spec.clone();
+    apply_requirements(&a.requirements, &mut input)?;
+    Ok(input)
+}
+
+/// Validates the shared requirement options and copies them into `input`.
+pub(crate) fn apply_requirements(
+    r: &args::Requirements,
+    input: &mut CheckInput,
+) -> Result<(), String> {
+    for reader in &r.reader {
+        RequestPrincipal::parse(reader).map_err(|m| format!("--reader: {m}"))?;
     }
-    input.readers = a.reader.clone();
-    for acct in &a.allowed_account {
+    input.readers = r.reader.clone();
+    for acct in &r.allowed_account {
         if !trailkey::policy::is_account_id(acct) {
             return Err(format!(
                 "--allowed-account: `{acct}` is not a 12-digit account id"
             ));
         }
     }
-    input.allowed_accounts = a.allowed_account.clone();
-    input.bucket_key = a.bucket_key;
-    input.key_state = a.key_state.clone();
-    input.key_spec = a.key_spec.clone();
-    input.strict = a.strict;
-    for s in &a.suppress {
+    input.allowed_accounts = r.allowed_account.clone();
+    input.bucket_key = r.bucket_key;
+    input.strict = r.strict;
+    for s in &r.suppress {
         input.suppress.push(
             FindingId::from_name(s)
                 .ok_or_else(|| format!("--suppress: unknown finding id `{s}`"))?,
         );
     }
-    Ok(input)
+    Ok(())
 }
 
 fn run_check(a: &CheckArgs) -> Result<u8, String> {
