@@ -43,29 +43,39 @@ pub(crate) fn trail_encrypt(input: &CheckInput, trails: &[&Trail]) -> Value {
     })
 }
 
-/// "Allow CloudTrail access" (seed 001), with aws:SourceArn.
-pub(crate) fn trail_describe(input: &CheckInput, trails: &[&Trail]) -> Value {
-    json!({
-        "Sid": "Allow CloudTrail access",
+/// A statement granting CloudTrail one action on the key, limited to `trails` with
+/// aws:SourceArn (event data stores send no source keys, so they pass no trails).
+fn cloudtrail_statement(input: &CheckInput, sid: &str, action: &str, trails: &[&Trail]) -> Value {
+    let mut stmt = json!({
+        "Sid": sid,
         "Effect": "Allow",
         "Principal": {"Service": CLOUDTRAIL},
-        "Action": "kms:DescribeKey",
-        "Resource": input.key_arn,
-        "Condition": {"StringEquals": {"aws:SourceArn": one_or_many(trail_arns(trails))}}
-    })
+        "Action": action,
+        "Resource": input.key_arn
+    });
+    if let (false, Value::Object(map)) = (trails.is_empty(), &mut stmt) {
+        map.insert(
+            "Condition".into(),
+            json!({"StringEquals": {"aws:SourceArn": one_or_many(trail_arns(trails))}}),
+        );
+    }
+    stmt
+}
+
+/// "Allow CloudTrail access" (seed 001), with aws:SourceArn.
+pub(crate) fn trail_describe(input: &CheckInput, trails: &[&Trail]) -> Value {
+    cloudtrail_statement(input, "Allow CloudTrail access", "kms:DescribeKey", trails)
 }
 
 /// "Allow CloudTrail to decrypt a trail" (seed 001), limited with aws:SourceArn so the fix does
 /// not itself open a confused deputy.
 pub(crate) fn trail_service_decrypt(input: &CheckInput, trails: &[&Trail]) -> Value {
-    json!({
-        "Sid": "Allow CloudTrail to decrypt a trail",
-        "Effect": "Allow",
-        "Principal": {"Service": CLOUDTRAIL},
-        "Action": "kms:Decrypt",
-        "Resource": input.key_arn,
-        "Condition": {"StringEquals": {"aws:SourceArn": one_or_many(trail_arns(trails))}}
-    })
+    cloudtrail_statement(
+        input,
+        "Allow CloudTrail to decrypt a trail",
+        "kms:Decrypt",
+        trails,
+    )
 }
 
 /// "Enable CloudTrail log decrypt permissions" (seed 001).
@@ -82,35 +92,32 @@ pub(crate) fn trail_readers(input: &CheckInput, readers: &[String]) -> Value {
 
 /// "Allow CloudTrail to encrypt event data store" (seed 001; no aws:SourceArn — unsupported).
 pub(crate) fn eds_encrypt(input: &CheckInput) -> Value {
-    json!({
-        "Sid": "Allow CloudTrail to encrypt event data store",
-        "Effect": "Allow",
-        "Principal": {"Service": CLOUDTRAIL},
-        "Action": "kms:GenerateDataKey",
-        "Resource": input.key_arn
-    })
+    cloudtrail_statement(
+        input,
+        "Allow CloudTrail to encrypt event data store",
+        "kms:GenerateDataKey",
+        &[],
+    )
 }
 
 /// "Allow CloudTrail to decrypt an event data store" (seed 001).
 pub(crate) fn eds_decrypt(input: &CheckInput) -> Value {
-    json!({
-        "Sid": "Allow CloudTrail to decrypt an event data store",
-        "Effect": "Allow",
-        "Principal": {"Service": CLOUDTRAIL},
-        "Action": "kms:Decrypt",
-        "Resource": input.key_arn
-    })
+    cloudtrail_statement(
+        input,
+        "Allow CloudTrail to decrypt an event data store",
+        "kms:Decrypt",
+        &[],
+    )
 }
 
 /// DescribeKey for event data stores (the seed's describe statement without aws:SourceArn).
 pub(crate) fn eds_describe(input: &CheckInput) -> Value {
-    json!({
-        "Sid": "Allow CloudTrail to describe the key for event data stores",
-        "Effect": "Allow",
-        "Principal": {"Service": CLOUDTRAIL},
-        "Action": "kms:DescribeKey",
-        "Resource": input.key_arn
-    })
+    cloudtrail_statement(
+        input,
+        "Allow CloudTrail to describe the key for event data stores",
+        "kms:DescribeKey",
+        &[],
+    )
 }
 
 /// "Enable user key permissions for event data stores" (seed 001).
@@ -260,9 +267,6 @@ pub fn fix_policy(policy: &Policy, input: &CheckInput) -> FixOutcome {
         let mut all = statements;
         all.extend(added.iter().cloned());
         map.insert("Statement".into(), Value::Array(all));
-        if !map.contains_key("Version") {
-            // Inserting Version would change how existing values are read; leave it absent.
-        }
     }
     let unfixable = report
         .findings
