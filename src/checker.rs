@@ -79,6 +79,19 @@ impl CheckInput {
     fn partition(&self) -> &str {
         self.key_arn.split(':').nth(1).unwrap_or("aws")
     }
+
+    /// A hypothetical role in `account`, standing for any IAM principal there.
+    fn probe_role(&self, account: &str) -> RequestPrincipal {
+        RequestPrincipal::Iam(crate::eval::IamPrincipal {
+            arn: format!(
+                "arn:{}:iam::{account}:role/trailkey-probe",
+                self.partition()
+            ),
+            account: account.to_string(),
+            role_name: Some("trailkey-probe".into()),
+            is_root: false,
+        })
+    }
 }
 
 /// Region of an ARN (`us-east-1`), or `""`.
@@ -497,6 +510,8 @@ impl Checker<'_> {
         {
             return true;
         }
+        // Each AWS principal the policy grants Decrypt to; a role in an account stands for "any
+        // IAM principal there" (account grants, `*`, NotPrincipal).
         let mut candidates: Vec<RequestPrincipal> = Vec::new();
         for s in &self.policy.statements {
             if s.effect != Effect::Allow || !s.covers_action("kms:Decrypt") {
@@ -505,36 +520,21 @@ impl Checker<'_> {
             match &s.principal {
                 Some(PrincipalElement::Principal(set)) => {
                     for a in &set.aws {
-                        let text = match a {
-                            // A role in the account stands for "any IAM principal there".
-                            AwsPrincipal::Account { account } => format!(
-                                "arn:{}:iam::{account}:role/trailkey-probe",
-                                input.partition()
-                            ),
-                            AwsPrincipal::Arn { arn, .. } => arn.clone(),
-                        };
-                        if let Ok(p) = RequestPrincipal::parse(&text) {
-                            candidates.push(p);
+                        match a {
+                            AwsPrincipal::Account { account } => {
+                                candidates.push(input.probe_role(account))
+                            }
+                            AwsPrincipal::Arn { arn, .. } => {
+                                candidates.extend(RequestPrincipal::parse(arn).ok())
+                            }
                         }
                     }
                     if set.everyone {
-                        if let Ok(p) = RequestPrincipal::parse(&format!(
-                            "arn:{}:iam::{}:role/trailkey-probe",
-                            input.partition(),
-                            input.key_account()
-                        )) {
-                            candidates.push(p);
-                        }
+                        candidates.push(input.probe_role(input.key_account()));
                     }
                 }
                 Some(PrincipalElement::NotPrincipal(_)) => {
-                    if let Ok(p) = RequestPrincipal::parse(&format!(
-                        "arn:{}:iam::{}:role/trailkey-probe",
-                        input.partition(),
-                        input.key_account()
-                    )) {
-                        candidates.push(p);
-                    }
+                    candidates.push(input.probe_role(input.key_account()))
                 }
                 None => {}
             }
@@ -736,14 +736,12 @@ impl Checker<'_> {
             };
             let encrypt =
                 evaluate(self.policy, &requests::trail_encrypt(input, &trail), None).is_allowed();
-            let decrypt = RequestPrincipal::parse(&format!(
-                "arn:{}:iam::{account}:role/trailkey-probe",
-                input.partition()
-            ))
-            .map(|p| {
-                evaluate(self.policy, &requests::trail_read(input, &trail, p), None).is_allowed()
-            })
-            .unwrap_or(false);
+            let decrypt = evaluate(
+                self.policy,
+                &requests::trail_read(input, &trail, input.probe_role(&account)),
+                None,
+            )
+            .is_allowed();
             if encrypt || decrypt {
                 let what = match (encrypt, decrypt) {
                     (true, true) => "encrypt (through CloudTrail) and decrypt",
