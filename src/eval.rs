@@ -449,14 +449,14 @@ fn resource_matches(
     request: &Request,
     key_policy: bool,
 ) -> bool {
-    let hit = |t: &crate::policy::Template| {
+    let hit = |r: &crate::policy::ResourceValue| {
         // In a key policy, "*" means this key.
-        if key_policy && t.raw == "*" {
+        if key_policy && r.template.raw == "*" {
             return true;
         }
-        match t.parts {
-            None => crate::policy::Pattern::new(&t.raw, false).matches(&request.resource),
-            Some(_) => condition::like_pattern(t, &request.context)
+        match &r.pattern {
+            Some(p) => p.matches(&request.resource),
+            None => condition::like_pattern(&r.template, &request.context)
                 .is_some_and(|p| p.matches(&request.resource)),
         }
     };

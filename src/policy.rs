@@ -185,9 +185,18 @@ impl ActionElement {
 #[derive(Debug, Clone)]
 pub enum ResourceElement {
     /// The statement applies to these resources.
-    Resource(Vec<Template>),
+    Resource(Vec<ResourceValue>),
     /// The statement applies to every resource except these.
-    NotResource(Vec<Template>),
+    NotResource(Vec<ResourceValue>),
+}
+
+/// One `Resource` value, compiled once.
+#[derive(Debug, Clone)]
+pub struct ResourceValue {
+    /// The value, split around policy variables.
+    pub template: Template,
+    /// The wildcard pattern, when the value has no policy variables.
+    pub pattern: Option<Pattern>,
 }
 
 /// A condition set operator prefix.

@@ -5,7 +5,7 @@ use super::value::{parse_date, ArnPattern, Cidr, Template};
 use super::{
     is_account_id, ActionElement, AwsPrincipal, BaseOperator, Condition, ConditionOperator,
     ConditionValue, Effect, OperatorFamily, Pattern, Policy, PolicyKind, PolicyVersion,
-    PrincipalElement, PrincipalSet, ResourceElement, Statement,
+    PrincipalElement, PrincipalSet, ResourceElement, ResourceValue, Statement,
 };
 use base64::Engine;
 use serde_json::{Map, Value};
@@ -402,10 +402,14 @@ fn parse_resources(
     value: &Value,
     path: &str,
     variables: bool,
-) -> Result<Vec<Template>, PolicyError> {
+) -> Result<Vec<ResourceValue>, PolicyError> {
     let list = string_list(value, path, "a resource")?;
     list.iter()
-        .map(|r| Template::parse(r, variables).map_err(|m| invalid(path, m)))
+        .map(|r| {
+            let template = Template::parse(r, variables).map_err(|m| invalid(path, m))?;
+            let pattern = (!template.has_variables()).then(|| Pattern::new(r, false));
+            Ok(ResourceValue { template, pattern })
+        })
         .collect()
 }
 
