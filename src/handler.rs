@@ -2,7 +2,7 @@
 //! [`RuleAws`], decide with [`crate::rule`], put the evaluations. Nothing is dropped: what could
 //! be decided is put first, then any failure fails the invocation with a message naming it.
 
-use crate::aws::{AssumeRole, AwsError, RuleAws, TrailInfo};
+use crate::aws::{AssumeRole, AwsError, EventDataStoreInfo, RuleAws, TrailInfo};
 use crate::checker::Trail;
 use crate::rule::{
     self, clip, decode_invoking_event, evaluate_key, evaluate_use, is_out_of_scope, Evaluation,
@@ -11,6 +11,7 @@ use crate::rule::{
 use aws_lambda_events::event::config::ConfigEvent;
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use thiserror::Error;
 
 /// Config accepts at most 100 evaluations per `PutEvaluations`.
@@ -320,23 +321,27 @@ impl Run<'_> {
                 Vec::new()
             }
         };
-        let mut keys: Vec<String> = Vec::new();
-        for t in &trails {
-            match &t.kms_key_id {
-                None => self.trail_unencrypted(&t.name, ordering),
-                Some(k) if self.foreign_key(k).is_some() && self.org.is_none() => {
-                    let acct = self.foreign_key(k).unwrap_or_default();
-                    self.evaluations.push(na(TRAIL, &t.name, &format!("the key is in account {acct}; the rule deployed there covers it through expectedTrails"), ordering));
-                }
-                Some(k) => keys.push(k.clone()),
-            }
+        for t in trails.iter().filter(|t| t.kms_key_id.is_none()) {
+            self.trail_unencrypted(&t.name, ordering);
         }
-        keys.extend(stores.iter().filter_map(|s| s.kms_key_id.clone()));
-        keys.sort();
-        keys.dedup();
-        // Each key is read once, with bounded concurrency.
+        let mut users = users_by_key(&trails, &stores);
+        if self.org.is_none() {
+            // Keys in other accounts are evaluated by the rule deployed there.
+            users.retain(|key, u| match self.foreign_key(key) {
+                None => true,
+                Some(acct) => {
+                    let why = format!("the key is in account {acct}; the rule deployed there covers it through expectedTrails");
+                    for t in &u.trails {
+                        let name = t.arn.rsplit('/').next().unwrap_or(&t.arn);
+                        self.evaluations.push(na(TRAIL, name, &why, ordering));
+                    }
+                    false
+                }
+            });
+        }
+        // Each key is read once, with bounded concurrency; results in key order.
         let this = &*self;
-        let read: Vec<(String, Result<KeyFacts, AwsError>)> = stream::iter(keys)
+        let read: Vec<(String, Result<KeyFacts, AwsError>)> = stream::iter(users.keys().cloned())
             .map(|k| async move {
                 let r = this.read_key(&k).await;
                 (k, r)
@@ -347,21 +352,10 @@ impl Run<'_> {
         let mut read = read;
         read.sort_by(|a, b| a.0.cmp(&b.0));
         for (k, r) in read {
-            match r {
-                Ok(mut facts) => {
-                    facts.trails = trails
-                        .iter()
-                        .filter(|t| t.kms_key_id.as_deref() == Some(k.as_str()))
-                        .map(|t| Trail {
-                            arn: t.arn.clone(),
-                            bucket: t.bucket.clone(),
-                        })
-                        .collect();
-                    facts.event_data_stores = stores
-                        .iter()
-                        .filter(|s| s.kms_key_id.as_deref() == Some(k.as_str()))
-                        .map(|s| s.arn.clone())
-                        .collect();
+            match (r, users.remove(&k)) {
+                (Ok(mut facts), Some(u)) => {
+                    facts.trails = u.trails;
+                    facts.event_data_stores = u.event_data_stores;
                     self.evaluations.push(evaluate_key(
                         &facts,
                         key_id(&facts.key_arn),
@@ -370,10 +364,47 @@ impl Run<'_> {
                     ));
                     self.user_evaluations(&facts, ordering);
                 }
-                Err(e) => self.errors.push(e),
+                (Err(e), _) => self.errors.push(e),
+                (Ok(_), None) => {}
             }
         }
     }
+}
+
+/// The trails and event data stores that use one key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyUsers {
+    /// Trails (with their buckets).
+    pub trails: Vec<Trail>,
+    /// Event data store ARNs.
+    pub event_data_stores: Vec<String>,
+}
+
+/// Groups encrypted trails and event data stores by the key they name, so each key is read once
+/// (periodic runs and `trailkey scan`). Trails are deduplicated by ARN (shadow trails).
+pub fn users_by_key(
+    trails: &[TrailInfo],
+    stores: &[EventDataStoreInfo],
+) -> BTreeMap<String, KeyUsers> {
+    let mut users: BTreeMap<String, KeyUsers> = BTreeMap::new();
+    for t in dedup(trails.to_vec()) {
+        if let Some(k) = t.kms_key_id {
+            users.entry(k).or_default().trails.push(Trail {
+                arn: t.arn,
+                bucket: t.bucket,
+            });
+        }
+    }
+    for s in stores {
+        if let Some(k) = &s.kms_key_id {
+            users
+                .entry(k.clone())
+                .or_default()
+                .event_data_stores
+                .push(s.arn.clone());
+        }
+    }
+    users
 }
 
 fn dedup(mut trails: Vec<TrailInfo>) -> Vec<TrailInfo> {

@@ -2,10 +2,9 @@
 
 use crate::args::{CheckFormat, ReplayArgs, ScanArgs};
 use serde_json::json;
-use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use trailkey::aws::{RuleAws, SdkAssumeRole, SdkAws};
-use trailkey::checker::{check_text, CheckInput, Compliance, Report, Trail};
+use trailkey::checker::{check_text, CheckInput, Compliance, Report};
 use trailkey::report::{render, Format};
 
 async fn clients() -> (SdkAws, SdkAssumeRole) {
@@ -27,29 +26,11 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
             Vec::new()
         }
     };
-    // key -> (trails, event data stores); each key read once.
-    let mut users: BTreeMap<String, (Vec<Trail>, Vec<String>)> = BTreeMap::new();
-    let mut seen = std::collections::BTreeSet::new();
-    for t in trails {
-        if !seen.insert(t.arn.clone()) {
-            continue;
-        }
-        if let Some(k) = t.kms_key_id {
-            users.entry(k).or_default().0.push(Trail {
-                arn: t.arn,
-                bucket: t.bucket,
-            });
-        }
-    }
-    for s in stores {
-        if let Some(k) = s.kms_key_id {
-            users.entry(k).or_default().1.push(s.arn);
-        }
-    }
+    let users = trailkey::handler::users_by_key(&trails, &stores);
     let progress = (std::io::stderr().is_terminal() && users.len() > 20)
         .then(|| indicatif::ProgressBar::new(users.len() as u64));
     let mut reports: Vec<(Report, Vec<String>)> = Vec::new();
-    for (key, (trails, stores)) in users {
+    for (key, u) in users {
         if let Some(p) = &progress {
             p.inc(1);
         }
@@ -62,8 +43,8 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
         };
         let mut input = CheckInput::new(facts.key_arn.clone());
         crate::apply_requirements(&a.requirements, &mut input)?;
-        input.trails = trails;
-        input.event_data_stores = stores;
+        input.trails = u.trails;
+        input.event_data_stores = u.event_data_stores;
         input.key_state = facts.key_state;
         input.key_spec = facts.key_spec;
         let resources = input
