@@ -1,25 +1,38 @@
 //! The AWS Config rule's pure logic: decode what Config sends, decide evaluations from fetched
-//! facts. No AWS calls here (those belong to the AWS I/O layer, not built yet).
+//! facts. The AWS calls live in [`crate::aws`]; [`crate::handler`] wires the two together.
 //!
-//! Trigger: configuration changes of `AWS::KMS::Key`, `AWS::CloudTrail::Trail`,
-//! `AWS::CloudTrail::EventDataStore`, and periodic runs.
+//! Trigger: `ConfigurationItemChangeNotification` and `OversizedConfigurationItemChangeNotification`
+//! for `AWS::KMS::Key`, `AWS::CloudTrail::Trail`, `AWS::CloudTrail::EventDataStore`, and
+//! `ScheduledNotification` (periodic).
 //!
 //! Parameters (`ruleParameters`, Config passes strings): `readers`, `allowedAccounts`,
 //! `expectedTrails`, `suppress` (comma-separated lists), `strict`, `bucketKey`,
 //! `allowUnencryptedTrails` (`true`/`false`), `ExecutionRoleName` (role name).
 //!
-//! Scenarios (built so far):
-//! 1. Given a customer-managed key whose policy lets CloudTrail encrypt and describe for every trail
-//!    that uses it, Then COMPLIANT.
-//! 2. Given a key whose policy denies CloudTrail's GenerateDataKey for a trail, Then NON_COMPLIANT
-//!    with `ENCRYPT_DENIED` first in the annotation.
-//! 3. Given a key that is not Enabled, Then NON_COMPLIANT (`KEY_NOT_ENABLED`).
-//! 4. Given an AWS-managed key, Then NOT_APPLICABLE.
-//! 5. Given a deleted or not-recorded item, or `eventLeftScope`, Then NOT_APPLICABLE.
-//! 6. Given a key no trail or event data store uses and whose policy never names
-//!    `cloudtrail.amazonaws.com`, Then NOT_APPLICABLE.
-//! 7. Given an unreadable key policy, Then NON_COMPLIANT (`POLICY_INVALID`), never a guess.
-//! 8. Given an unknown message type or an unknown or ill-typed parameter, Then an error naming it.
+//! Scenarios (tests: `tests/handler_events.rs`, named after the `events/` file):
+//! 1. Given a customer-managed key whose policy lets CloudTrail encrypt and describe for every
+//!    trail that uses it, Then the key and each trail COMPLIANT.
+//! 2. Given a key policy update that denies CloudTrail's GenerateDataKey for a trail, Then
+//!    NON_COMPLIANT with `ENCRYPT_DENIED` first in the annotation.
+//! 3. Given CloudTrail statements with neither aws:SourceArn nor aws:SourceAccount, Then
+//!    NON_COMPLIANT (`CONFUSED_DEPUTY`).
+//! 4. Given a key that is not Enabled, Then NON_COMPLIANT (`KEY_NOT_ENABLED`).
+//! 5. Given a deleted or not-recorded item, Then NOT_APPLICABLE.
+//! 6. Given a trail created with a key, Then the key is read and the trail evaluated.
+//! 7. Given a trail without a key, Then NON_COMPLIANT (`TRAIL_NOT_ENCRYPTED`), or COMPLIANT with
+//!    `allowUnencryptedTrails`.
+//! 8. Given a trail whose key is in another account, Then NOT_APPLICABLE naming that account
+//!    (organization mode: read through the execution role there).
+//! 9. Given an oversized item, Then it is fetched with GetResourceConfigHistory and evaluated.
+//! 10. Given a periodic run, Then every trail, event data store and key, each key read once.
+//! 11. Given an event data store with a key, Then it is evaluated without source conditions.
+//! 12. Given `eventLeftScope`, Then NOT_APPLICABLE.
+//! 13. Given `ExecutionRoleName`, Then every read and put runs as that role in the event's account.
+//! 14. Given an AWS-managed key, Then NOT_APPLICABLE.
+//! 15. Given a key no trail or event data store uses and whose policy never names
+//!     `cloudtrail.amazonaws.com`, Then NOT_APPLICABLE.
+//! 16. Given an unreadable key policy, Then NON_COMPLIANT (`POLICY_INVALID`), never a guess.
+//! 17. Given an unknown message type or an unknown or ill-typed parameter, Then an error naming it.
 
 use crate::checker::{check_text, CheckInput, FindingId, Report, Trail};
 use serde_json::Value;
