@@ -106,6 +106,8 @@ fn sdk_err<E: std::fmt::Display>(operation: &'static str, resource: &str, e: E) 
     }
 }
 
+/// The service's error code and message (`AccessDeniedException: ...`), else the full transport
+/// error chain. One formatter for every client: they share smithy's `SdkError`.
 fn display_err<E>(e: &aws_sdk_kms::error::SdkError<E>) -> String
 where
     E: aws_sdk_kms::error::ProvideErrorMetadata + std::error::Error + 'static,
@@ -169,13 +171,7 @@ impl RuleAws for SdkAws {
             .include_shadow_trails(true)
             .send()
             .await
-            .map_err(|e| {
-                sdk_err(
-                    "cloudtrail:DescribeTrails",
-                    "*",
-                    aws_smithy_types::error::display::DisplayErrorContext(&e),
-                )
-            })?;
+            .map_err(|e| sdk_err("cloudtrail:DescribeTrails", "*", display_err(&e)))?;
         Ok(out
             .trail_list
             .unwrap_or_default()
@@ -201,13 +197,7 @@ impl RuleAws for SdkAws {
                 .set_next_token(token.clone())
                 .send()
                 .await
-                .map_err(|e| {
-                    sdk_err(
-                        "cloudtrail:ListEventDataStores",
-                        "*",
-                        aws_smithy_types::error::display::DisplayErrorContext(&e),
-                    )
-                })?;
+                .map_err(|e| sdk_err("cloudtrail:ListEventDataStores", "*", display_err(&e)))?;
             for eds in page.event_data_stores.unwrap_or_default() {
                 let Some(arn) = eds.event_data_store_arn else {
                     continue;
@@ -218,13 +208,7 @@ impl RuleAws for SdkAws {
                     .event_data_store(&arn)
                     .send()
                     .await
-                    .map_err(|e| {
-                        sdk_err(
-                            "cloudtrail:GetEventDataStore",
-                            &arn,
-                            aws_smithy_types::error::display::DisplayErrorContext(&e),
-                        )
-                    })?;
+                    .map_err(|e| sdk_err("cloudtrail:GetEventDataStore", &arn, display_err(&e)))?;
                 out.push(EventDataStoreInfo {
                     arn,
                     kms_key_id: detail.kms_key_id,
@@ -251,13 +235,7 @@ impl RuleAws for SdkAws {
             .limit(1)
             .send()
             .await
-            .map_err(|e| {
-                sdk_err(
-                    op,
-                    resource_id,
-                    aws_smithy_types::error::display::DisplayErrorContext(&e),
-                )
-            })?;
+            .map_err(|e| sdk_err(op, resource_id, display_err(&e)))?;
         let item = out
             .configuration_items
             .unwrap_or_default()
@@ -322,13 +300,10 @@ impl RuleAws for SdkAws {
                 .map_err(|err| sdk_err("config:PutEvaluations", &e.resource_id, err))?;
             req = req.evaluations(ev);
         }
-        let out = req.send().await.map_err(|e| {
-            sdk_err(
-                "config:PutEvaluations",
-                "*",
-                aws_smithy_types::error::display::DisplayErrorContext(&e),
-            )
-        })?;
+        let out = req
+            .send()
+            .await
+            .map_err(|e| sdk_err("config:PutEvaluations", "*", display_err(&e)))?;
         let failed = out.failed_evaluations.unwrap_or_default();
         Ok(evaluations
             .iter()
@@ -378,13 +353,7 @@ impl AssumeRole for SdkAssumeRole {
             .role_session_name("trailkey-rule")
             .send()
             .await
-            .map_err(|e| {
-                sdk_err(
-                    "sts:AssumeRole",
-                    &role_arn,
-                    aws_smithy_types::error::display::DisplayErrorContext(&e),
-                )
-            })?;
+            .map_err(|e| sdk_err("sts:AssumeRole", &role_arn, display_err(&e)))?;
         let c = out
             .credentials
             .ok_or_else(|| sdk_err("sts:AssumeRole", &role_arn, "no credentials in the reply"))?;
