@@ -7,9 +7,11 @@
 //! (renderers) → [`rule`] (the Config rule's pure logic).
 #![warn(missing_docs)]
 
+#[cfg(feature = "aws")]
 pub mod aws;
 pub mod checker;
 pub mod eval;
+#[cfg(feature = "aws")]
 pub mod handler;
 pub mod policy;
 pub mod report;

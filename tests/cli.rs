@@ -3,6 +3,7 @@
 //!
 //! Regenerate the expected output with `TRYCMD=overwrite cargo test --test cli`, then read every
 //! changed `.stdout`/`.stderr` before committing it.
+#![cfg(feature = "aws")]
 
 #[test]
 fn cli() {

@@ -1,6 +1,7 @@
 //! Every `events/*.json` replayed through the real handler, with fakes at the SDK boundary.
 //! Asserts the exact evaluations put (type, id, compliance, annotation, timestamp, batches) and
 //! the errors returned.
+#![cfg(feature = "aws")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,6 +1,7 @@
 //! End to end against a local AWS: moto's server on 127.0.0.1, started by the test itself, seeded
 //! with the seed documents' scenarios, read by `trailkey scan` and written by `trailkey replay`
 //! through the real SDK clients over HTTP. `make test` provides `TRAILKEY_MOTO_SERVER`.
+#![cfg(feature = "aws")]
 #![allow(
     clippy::unwrap_used,
     clippy::print_stderr,
