@@ -3,8 +3,244 @@
 
 use crate::rule::{ApiConfigurationItem, Evaluation, KeyFacts};
 use async_trait::async_trait;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::DateTime;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 use thiserror::Error;
+
+/// Retries and timeouts of every AWS client the binaries build ([`SdkSettings::load`]).
+///
+/// The defaults are for the Config rule Lambda (300 s function timeout) and `trailkey scan`:
+/// - **standard retry mode, 5 attempts** (the SDK default is 3): a periodic sweep reads many keys
+///   8 at a time and CloudTrail's and Config's control-plane quotas are low, so throttling is
+///   expected in big accounts; standard mode retries throttling, 5xx and timeouts with
+///   exponential backoff and jitter (1 s initial, 20 s cap) under the SDK's retry quota, so an
+///   outage does not turn into a retry storm;
+/// - **connect 3 s**: an endpoint that does not accept a connection in 3 s is down;
+/// - **10 s per attempt**: every call the rule makes returns in well under a second normally;
+/// - **30 s per operation** (all attempts and backoff): one stuck call cannot eat the
+///   function's 300 s, and the error names the call instead of a Lambda timeout naming nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SdkSettings {
+    /// Attempts per operation, the first included.
+    pub max_attempts: u32,
+    /// Backoff before the first retry (doubled per retry, with jitter).
+    pub initial_backoff: Duration,
+    /// Longest backoff between attempts.
+    pub max_backoff: Duration,
+    /// TCP/TLS connect timeout.
+    pub connect_timeout: Duration,
+    /// Timeout of one attempt (request sent to response read).
+    pub attempt_timeout: Duration,
+    /// Timeout of a whole operation, retries and backoff included.
+    pub operation_timeout: Duration,
+}
+
+impl Default for SdkSettings {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(20),
+            connect_timeout: Duration::from_secs(3),
+            attempt_timeout: Duration::from_secs(10),
+            operation_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl SdkSettings {
+    /// Sets the retry and timeout configuration on `loader` (anything else, such as the HTTP
+    /// client, the region or credentials, stays the caller's).
+    pub fn apply(&self, loader: aws_config::ConfigLoader) -> aws_config::ConfigLoader {
+        loader
+            .retry_config(
+                aws_config::retry::RetryConfig::standard()
+                    .with_max_attempts(self.max_attempts)
+                    .with_initial_backoff(self.initial_backoff)
+                    .with_max_backoff(self.max_backoff),
+            )
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(self.connect_timeout)
+                    .operation_attempt_timeout(self.attempt_timeout)
+                    .operation_timeout(self.operation_timeout)
+                    .build(),
+            )
+    }
+
+    /// Loads the configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`)
+    /// with these retries and timeouts.
+    pub async fn load(&self) -> aws_config::SdkConfig {
+        self.apply(aws_config::defaults(aws_config::BehaviorVersion::latest()))
+            .load()
+            .await
+    }
+}
+
+/// The SDK configuration both binaries use: the environment's, with [`SdkSettings::default`].
+pub async fn load_sdk_config() -> aws_config::SdkConfig {
+    SdkSettings::default().load().await
+}
+
+/// Counts HTTP attempts per AWS operation (`kms:GetKeyPolicy`, `sts:AssumeRole`), retries
+/// included, through any HTTP client. Cheap to clone; clones share the counts.
+///
+/// ```no_run
+/// # async fn f() {
+/// let counts = trailkey::aws::CallCounts::new();
+/// let conf = counts.instrument(&trailkey::aws::load_sdk_config().await);
+/// let aws = trailkey::aws::SdkAws::new(&conf);
+/// // ... calls ...
+/// for (operation, attempts) in counts.snapshot() {
+///     println!("{operation} {attempts}");
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct CallCounts {
+    counts: Arc<Mutex<BTreeMap<String, u64>>>,
+}
+
+impl CallCounts {
+    /// Empty counts.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An HTTP client that sends through `inner` and counts each request here.
+    pub fn wrap(&self, inner: SharedHttpClient) -> SharedHttpClient {
+        SharedHttpClient::new(CountingClient {
+            inner,
+            counts: self.clone(),
+        })
+    }
+
+    /// `conf` with its HTTP client (the SDK's default HTTPS client if it has none) counted here.
+    pub fn instrument(&self, conf: &aws_config::SdkConfig) -> aws_config::SdkConfig {
+        let inner = conf.http_client().unwrap_or_else(default_http_client);
+        conf.to_builder().http_client(self.wrap(inner)).build()
+    }
+
+    /// Attempts per operation, sorted by operation name.
+    pub fn snapshot(&self) -> BTreeMap<String, u64> {
+        self.counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Attempts of one operation (`kms:GetKeyPolicy`).
+    pub fn get(&self, operation: &str) -> u64 {
+        self.snapshot().get(operation).copied().unwrap_or(0)
+    }
+
+    /// Attempts of every operation.
+    pub fn total(&self) -> u64 {
+        self.snapshot().values().sum()
+    }
+
+    /// Forgets every count.
+    pub fn reset(&self) {
+        self.counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
+    fn record(&self, operation: String) {
+        *self
+            .counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(operation)
+            .or_insert(0) += 1;
+    }
+}
+
+/// The SDK's default HTTPS client (hyper 1, rustls with aws-lc), for wrapping.
+pub fn default_http_client() -> SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+        .build_https()
+}
+
+#[derive(Debug)]
+struct CountingClient {
+    inner: SharedHttpClient,
+    counts: CallCounts,
+}
+
+impl HttpClient for CountingClient {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(CountingConnector {
+            inner: self.inner.http_connector(settings, components),
+            counts: self.counts.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct CountingConnector {
+    inner: SharedHttpConnector,
+    counts: CallCounts,
+}
+
+impl HttpConnector for CountingConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        self.counts.record(operation_name(&request));
+        self.inner.call(request)
+    }
+}
+
+/// `service:Operation` of a signed SDK request: the service is the SigV4 signing name
+/// (`Credential=AKID/date/region/<service>/aws4_request`, else the host's first label); the
+/// operation is the `X-Amz-Target` suffix (JSON protocols), the `Action` form field (query
+/// protocols such as STS) or the `/operation/<name>` path segment (RPCv2 CBOR).
+pub fn operation_name(request: &HttpRequest) -> String {
+    let headers = request.headers();
+    let service = headers
+        .get("authorization")
+        .and_then(|a| a.split("Credential=").nth(1))
+        .and_then(|c| c.split([',', ' ']).next())
+        .and_then(|c| c.split('/').nth(3))
+        .map(str::to_string)
+        .or_else(|| {
+            let uri = request.uri();
+            let host = uri.split("://").nth(1).unwrap_or(uri);
+            host.split(['.', ':', '/']).next().map(str::to_string)
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let operation = headers
+        .get("x-amz-target")
+        .and_then(|t| t.rsplit('.').next())
+        .map(str::to_string)
+        .or_else(|| {
+            let body = std::str::from_utf8(request.body().bytes()?).ok()?;
+            body.split('&')
+                .find_map(|kv| kv.strip_prefix("Action="))
+                .map(str::to_string)
+        })
+        .or_else(|| {
+            let uri = request.uri();
+            let (_, op) = uri.split_once("/operation/")?;
+            op.split(['/', '?']).next().map(str::to_string)
+        })
+        .unwrap_or_else(|| "unknown".into());
+    format!("{service}:{operation}")
+}
 
 /// A failed AWS call, naming the call and the resource.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

@@ -38,7 +38,8 @@ fn init_tracing() {
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
-    let conf = aws_config::load_from_env().await;
+    // Explicit retries (standard, 5 attempts) and timeouts: see `SdkSettings`.
+    let conf = trailkey::aws::load_sdk_config().await;
     let aws = SdkAws::new(&conf);
     let assumer = SdkAssumeRole::new(&conf);
     let (aws, assumer) = (&aws, &assumer);

@@ -8,7 +8,7 @@ use trailkey::checker::{check_text, CheckInput, Compliance, Report};
 use trailkey::report::{render, Format};
 
 async fn clients() -> (SdkAws, SdkAssumeRole) {
-    let conf = aws_config::load_from_env().await;
+    let conf = trailkey::aws::load_sdk_config().await;
     (SdkAws::new(&conf), SdkAssumeRole::new(&conf))
 }
 
