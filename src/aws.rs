@@ -349,12 +349,26 @@ where
     E: aws_sdk_kms::error::ProvideErrorMetadata + std::error::Error + 'static,
 {
     match e.as_service_error() {
-        Some(s) => format!(
+        Some(s) if s.code().is_some() => format!(
             "{}: {}",
             s.code().unwrap_or("error"),
             s.message().unwrap_or("")
         ),
-        None => aws_smithy_types::error::display::DisplayErrorContext(e).to_string(),
+        // No error code (a reply that could not be read, a timeout, a dispatch failure): the
+        // chain of causes, each by its `Display` only. Smithy's `DisplayErrorContext` would
+        // append the `Debug` form, which carries the raw reply — possibly the key policy.
+        _ => {
+            let mut parts: Vec<String> = Vec::new();
+            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+            while let Some(c) = cause {
+                let text = c.to_string();
+                if parts.last() != Some(&text) {
+                    parts.push(text);
+                }
+                cause = c.source();
+            }
+            parts.join(": ")
+        }
     }
 }
 
@@ -380,21 +394,32 @@ impl RuleAws for SdkAws {
             .map_err(|e| sdk_err("kms:DescribeKey", key_arn, display_err(&e)))?
             .key_metadata
             .ok_or_else(|| sdk_err("kms:DescribeKey", key_arn, "no key metadata in the reply"))?;
+        // Missing state, spec or manager is an error, never a default: an empty state would
+        // read as "not Enabled", an empty manager as customer managed.
+        let missing = |field: &str| {
+            sdk_err(
+                "kms:DescribeKey",
+                key_arn,
+                format!("no {field} in the reply"),
+            )
+        };
+        let key_spec = meta
+            .key_spec
+            .as_ref()
+            .map(|s| s.as_str().to_string())
+            .ok_or_else(|| missing("KeySpec"))?;
         Ok(KeyFacts {
             key_arn: meta.arn.clone().unwrap_or_else(|| key_arn.to_string()),
             policy,
             key_state: meta
                 .key_state
                 .map(|s| s.as_str().to_string())
-                .unwrap_or_default(),
-            key_spec: meta
-                .key_spec
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default(),
+                .ok_or_else(|| missing("KeyState"))?,
+            key_spec,
             key_manager: meta
                 .key_manager
                 .map(|s| s.as_str().to_string())
-                .unwrap_or_default(),
+                .ok_or_else(|| missing("KeyManager"))?,
             trails: Vec::new(),
             event_data_stores: Vec::new(),
         })
