@@ -254,6 +254,17 @@ pub struct AwsError {
     pub message: String,
 }
 
+impl AwsError {
+    /// KMS says the key does not exist (`NotFoundException`) or is in a state that refuses the
+    /// call (`KMSInvalidStateException`, which an Enabled key never raises): CloudTrail cannot
+    /// use the key either. Any other failure says nothing about the key.
+    pub fn key_unusable(&self) -> bool {
+        self.operation.starts_with("kms:")
+            && (self.message.starts_with("NotFoundException:")
+                || self.message.starts_with("KMSInvalidStateException:"))
+    }
+}
+
 /// A trail as `DescribeTrails` returns it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrailInfo {

@@ -149,6 +149,14 @@ impl Run<'_> {
                     ordering,
                 ));
             }
+            // Deleted (or not Enabled) while the resource still names it: scenario 19.
+            Err(e) if e.key_unusable() => self.evaluations.push(rule::evaluate_unusable_key(
+                resource_type,
+                resource_id,
+                key,
+                &e.message,
+                ordering,
+            )),
             Err(e) => self.errors.push(e),
         }
     }
@@ -363,6 +371,21 @@ impl Run<'_> {
                         ordering,
                     ));
                     self.user_evaluations(&facts, ordering);
+                }
+                // Deleted (or not Enabled): its users are NON_COMPLIANT, the key is not
+                // evaluated (scenario 19).
+                (Err(e), Some(u)) if e.key_unusable() => {
+                    for t in &u.trails {
+                        let name = t.arn.rsplit('/').next().unwrap_or(&t.arn);
+                        self.evaluations.push(rule::evaluate_unusable_key(
+                            TRAIL, name, &k, &e.message, ordering,
+                        ));
+                    }
+                    for s in &u.event_data_stores {
+                        self.evaluations.push(rule::evaluate_unusable_key(
+                            EDS, s, &k, &e.message, ordering,
+                        ));
+                    }
                 }
                 (Err(e), _) => self.errors.push(e),
                 (Ok(_), None) => {}

@@ -33,6 +33,11 @@
 //!     `cloudtrail.amazonaws.com`, Then NOT_APPLICABLE.
 //! 16. Given an unreadable key policy, Then NON_COMPLIANT (`POLICY_INVALID`), never a guess.
 //! 17. Given an unknown message type or an unknown or ill-typed parameter, Then an error naming it.
+//! 19. Given a trail or event data store whose key KMS reports deleted (`NotFoundException`) or in
+//!     a state that refuses the read (`KMSInvalidStateException`: never an Enabled key), Then that
+//!     resource NON_COMPLIANT (`KEY_NOT_ENABLED`: CloudTrail cannot encrypt with it either); the
+//!     key itself gets no evaluation (Config records its deletion). Any other read failure
+//!     (AccessDenied, throttling, timeouts) fails the invocation: never a guess (`tests/faults.rs`).
 
 use crate::checker::{check_text, CheckInput, FindingId, Report, Trail};
 use serde_json::Value;
@@ -370,6 +375,38 @@ pub struct KeyFacts {
     pub trails: Vec<Trail>,
     /// Event data stores that use the key.
     pub event_data_stores: Vec<String>,
+}
+
+/// A trail or event data store (`resource_type`) whose key KMS reports deleted or not usable
+/// (`reason`, the service's error): NON_COMPLIANT, `KEY_NOT_ENABLED`.
+pub fn evaluate_unusable_key(
+    resource_type: &str,
+    resource_id: &str,
+    key_arn: &str,
+    reason: &str,
+    ordering: &str,
+) -> Evaluation {
+    let message = format!(
+        "the key `{key_arn}` is deleted or not Enabled, so CloudTrail cannot encrypt with it (KMS: {reason})"
+    );
+    Evaluation {
+        resource_type: resource_type.to_string(),
+        resource_id: resource_id.to_string(),
+        compliance: EvaluationCompliance::NonCompliant,
+        annotation: clip(
+            &format!("{}: {message}", FindingId::KeyNotEnabled),
+            MAX_ANNOTATION,
+        ),
+        ordering_timestamp: ordering.to_string(),
+        findings: vec![crate::checker::Finding {
+            id: FindingId::KeyNotEnabled,
+            severity: crate::checker::Severity::Error,
+            resource: resource_id.to_string(),
+            statement: None,
+            message,
+            fix: None,
+        }],
+    }
 }
 
 /// Evaluates a key as Config's resource `AWS::KMS::Key` / `resource_id`.

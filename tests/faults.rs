@@ -941,3 +941,135 @@ impl HttpClient for KeyRouter {
         SharedHttpConnector::new(self.clone())
     }
 }
+
+/// The evaluations of the only put, with annotations.
+fn put_annotations(fake: &FakeAws) -> Vec<(String, String, String)> {
+    let puts = fake.puts();
+    assert_eq!(puts.len(), 1, "{puts:?}");
+    puts[0]["Evaluations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["ComplianceResourceId"].as_str().unwrap().to_string(),
+                e["ComplianceType"].as_str().unwrap().to_string(),
+                e["Annotation"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Scenario 19: the key was deleted between the event and the read.
+#[tokio::test]
+async fn a_key_deleted_before_the_read_makes_the_trail_non_compliant() {
+    let fake = healthy().on(
+        "kms:GetKeyPolicy",
+        vec![err(
+            400,
+            "NotFoundException",
+            &format!("Key '{K1}' does not exist"),
+        )],
+    );
+    let out = run(&fake, &fast(), "06-trail-created-with-key.json").await;
+    assert_eq!(out.result.unwrap(), 1);
+    // Not retried: a missing key is not transient.
+    assert_eq!(
+        out.counts,
+        counts(&[("config:PutEvaluations", 1), ("kms:GetKeyPolicy", 1)])
+    );
+    assert_eq!(
+        put_evaluations(&fake),
+        vec![vec![trail_eval("NON_COMPLIANT")]]
+    );
+    assert_eq!(
+        put_annotations(&fake)[0].2,
+        // Config's 256-character limit cuts the KMS detail, never the finding.
+        format!("KEY_NOT_ENABLED: the key `{K1}` is deleted or not Enabled, so CloudTrail cannot encrypt with it (KMS: NotFoundException: Key '{K1}' does not exist)").chars().take(256).collect::<String>()
+    );
+}
+
+/// Scenario 19: the policy was read, then the key left the Enabled state.
+#[tokio::test]
+async fn a_key_in_an_invalid_state_makes_the_trail_non_compliant() {
+    let fake = healthy().on(
+        "kms:DescribeKey",
+        vec![err(400, "KMSInvalidStateException", "is pending deletion")],
+    );
+    let out = run(&fake, &fast(), "06-trail-created-with-key.json").await;
+    assert_eq!(out.result.unwrap(), 1);
+    assert_eq!(
+        out.counts,
+        counts(&[
+            ("config:PutEvaluations", 1),
+            ("kms:DescribeKey", 1),
+            ("kms:GetKeyPolicy", 1)
+        ])
+    );
+    let put = put_annotations(&fake);
+    assert_eq!(put.len(), 1);
+    assert_eq!(put[0].1, "NON_COMPLIANT");
+    assert!(
+        put[0]
+            .2
+            == "KEY_NOT_ENABLED: the key `arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab` is deleted or not Enabled, so CloudTrail cannot encrypt with it (KMS: KMSInvalidStateException: is pending deletion)",
+        "{}",
+        put[0].2
+    );
+}
+
+/// Scenario 19 in a periodic run: the deleted key's trail is NON_COMPLIANT, the key itself is not
+/// evaluated, the other key's resources are evaluated as usual.
+#[tokio::test]
+async fn periodic_run_with_a_deleted_key_evaluates_its_trail_non_compliant() {
+    let k2 = "arn:aws:kms:us-east-1:111111111111:key/99999999-9999-9999-9999-999999999999";
+    let fake = healthy()
+        .on(
+            "cloudtrail:DescribeTrails",
+            vec![ok(json!({"trailList": [
+                {"Name": "management-events", "TrailARN": T1, "KmsKeyId": K1, "S3BucketName": "trailkey-logs-111111111111"},
+                {"Name": "other", "TrailARN": "arn:aws:cloudtrail:us-east-1:111111111111:trail/other", "KmsKeyId": k2, "S3BucketName": "b"},
+            ]}))],
+        )
+        .on(
+            "cloudtrail:ListEventDataStores",
+            vec![ok(json!({"EventDataStores": []}))],
+        );
+    let router = KeyRouter {
+        inner: fake.clone(),
+        key: k2.into(),
+        reply: err(400, "NotFoundException", "gone"),
+    };
+    let calls = CallCounts::new();
+    let conf = config(calls.wrap(SharedHttpClient::new(router)), &fast()).await;
+    let result = handle(
+        &SdkAws::new(&conf),
+        &SdkAssumeRole::new(&conf),
+        &event("10-periodic.json"),
+    )
+    .await;
+    assert_eq!(result.unwrap().len(), 3);
+    assert_eq!(
+        calls.snapshot(),
+        counts(&[
+            ("cloudtrail:DescribeTrails", 1),
+            ("cloudtrail:ListEventDataStores", 1),
+            ("config:PutEvaluations", 1),
+            ("kms:DescribeKey", 1),
+            ("kms:GetKeyPolicy", 2)
+        ])
+    );
+    let put: Vec<(String, String)> = put_annotations(&fake)
+        .into_iter()
+        .map(|(id, c, _)| (id, c))
+        .collect();
+    assert_eq!(
+        put,
+        [
+            ("1234abcd-12ab-34cd-56ef-1234567890ab", "COMPLIANT"),
+            ("management-events", "COMPLIANT"),
+            ("other", "NON_COMPLIANT"),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+}
