@@ -10,7 +10,6 @@ use crate::rule::{
 };
 use aws_lambda_events::event::config::ConfigEvent;
 use futures::stream::{self, StreamExt};
-use serde_json::Value;
 use std::collections::BTreeMap;
 use thiserror::Error;
 
@@ -199,21 +198,17 @@ impl Run<'_> {
                 self.user_evaluations(&facts, ordering);
             }
             TRAIL => {
-                let arn = c
-                    .get("trailARN")
-                    .and_then(Value::as_str)
+                // A field of the wrong type is an error, never "absent" (an unencrypted guess).
+                let arn = rule::optional_str(c, "trailARN")?
                     .map(str::to_string)
                     .or_else(|| item.arn.clone())
                     .ok_or(HandlerError::MissingField(
                         "configurationItem.configuration.trailARN",
                     ))?;
-                match c.get("kmsKeyId").and_then(Value::as_str) {
+                match rule::optional_str(c, "kmsKeyId")? {
                     None => self.trail_unencrypted(&item.resource_id, ordering),
                     Some(key) => {
-                        let bucket = c
-                            .get("s3BucketName")
-                            .and_then(Value::as_str)
-                            .map(str::to_string);
+                        let bucket = rule::optional_str(c, "s3BucketName")?.map(str::to_string);
                         self.use_of_key(
                             TRAIL,
                             &item.resource_id,
@@ -225,7 +220,7 @@ impl Run<'_> {
                     }
                 }
             }
-            EDS => match c.get("KmsKeyId").and_then(Value::as_str) {
+            EDS => match rule::optional_str(c, "KmsKeyId")? {
                 None => self.evaluations.push(na(
                     EDS,
                     &item.resource_id,

@@ -537,6 +537,30 @@ pub fn item_from_api(api: &ApiConfigurationItem) -> Result<ConfigurationItem, Ru
     })
 }
 
+/// An optional string of a configuration item's `configuration` (notification form): absent or
+/// `null` is `None`; another type, or a `configuration` that is not an object, is an error naming
+/// the JSON pointer (never read as "absent": a wrongly typed `kmsKeyId` is not an unencrypted
+/// trail).
+pub fn optional_str<'a>(
+    configuration: &'a Value,
+    name: &str,
+) -> Result<Option<&'a str>, RuleError> {
+    let Some(map) = configuration.as_object() else {
+        return Err(RuleError::InvokingEvent {
+            path: "/configurationItem/configuration".into(),
+            problem: "expected an object".into(),
+        });
+    };
+    match map.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(RuleError::InvokingEvent {
+            path: format!("/configurationItem/configuration/{name}"),
+            problem: "not a string".into(),
+        }),
+    }
+}
+
 /// Statuses for which the resource is gone from scope.
 pub fn is_out_of_scope(status: &str, left_scope: bool) -> bool {
     left_scope

@@ -50,19 +50,20 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 }
 
 fn read_file(path: &Path) -> Result<String, String> {
-    if path == Path::new("-") {
-        let mut s = String::new();
+    let (bytes, name) = if path == Path::new("-") {
+        let mut bytes = Vec::new();
         std::io::stdin()
-            .read_to_string(&mut s)
+            .read_to_end(&mut bytes)
             .map_err(|e| format!("cannot read stdin: {e}"))?;
-        return Ok(s);
-    }
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        (bytes, "stdin".to_string())
+    } else {
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        (bytes, format!("`{}`", path.display()))
+    };
     String::from_utf8(bytes).map_err(|e| {
         format!(
-            "`{}` is not UTF-8 (byte {})",
-            path.display(),
+            "{name} is not UTF-8 (byte {})",
             e.utf8_error().valid_up_to()
         )
     })
