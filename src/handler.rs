@@ -538,3 +538,26 @@ pub async fn handle(
     }
     Ok(run.evaluations)
 }
+
+/// Logs an invocation's outcome: each evaluation put (INFO: resource, compliance, annotation and
+/// the findings behind it), or the failure (ERROR). Never the key policy itself: findings name
+/// statements by Sid or index and quote only the values that decided (`tests/log_hygiene.rs`).
+pub fn log_outcome(result: &Result<Vec<Evaluation>, HandlerError>) {
+    match result {
+        Ok(evaluations) => {
+            for e in evaluations {
+                tracing::info!(
+                    resource_type = %e.resource_type,
+                    resource_id = %e.resource_id,
+                    compliance = e.compliance.as_str(),
+                    annotation = %e.annotation,
+                    findings = %serde_json::to_string(&e.findings).unwrap_or_default(),
+                    "evaluation put"
+                );
+            }
+        }
+        Err(err) => {
+            tracing::error!(error_type = err.error_type(), error = %err, "invocation failed");
+        }
+    }
+}

@@ -43,26 +43,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let aws = SdkAws::new(&conf);
     let assumer = SdkAssumeRole::new(&conf);
     let (aws, assumer) = (&aws, &assumer);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<ConfigEvent>| async move {
-        match handle(aws, assumer, &event.payload).await {
-            Ok(evaluations) => {
-                for e in &evaluations {
-                    tracing::info!(
-                        resource_type = %e.resource_type,
-                        resource_id = %e.resource_id,
-                        compliance = e.compliance.as_str(),
-                        annotation = %e.annotation,
-                        findings = %serde_json::to_string(&e.findings).unwrap_or_default(),
-                        "evaluation put"
-                    );
-                }
-                Ok(serde_json::json!({"evaluations": evaluations.len()}))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<ConfigEvent>| async move {
+            let result = handle(aws, assumer, &event.payload).await;
+            trailkey::handler::log_outcome(&result);
+            match result {
+                Ok(evaluations) => Ok(serde_json::json!({"evaluations": evaluations.len()})),
+                Err(err) => Err(RuleFailure(err)),
             }
-            Err(err) => {
-                tracing::error!(error_type = err.error_type(), error = %err, "invocation failed");
-                Err(RuleFailure(err))
-            }
-        }
-    }))
+        },
+    ))
     .await
 }
