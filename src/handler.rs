@@ -220,6 +220,12 @@ impl Run<'_> {
                     }
                 }
             }
+            EDS if self.params.skip_event_data_stores => self.evaluations.push(na(
+                EDS,
+                &item.resource_id,
+                "event data stores are not checked (checkEventDataStores=false)",
+                ordering,
+            )),
             EDS => match rule::optional_str(c, "KmsKeyId")? {
                 None => self.evaluations.push(na(
                     EDS,
@@ -271,6 +277,9 @@ impl Run<'_> {
             }
             Err(e) => self.errors.push(e),
         }
+        if self.params.skip_event_data_stores {
+            return;
+        }
         match self.aws.event_data_stores().await {
             Ok(list) => {
                 facts.event_data_stores = list
@@ -317,11 +326,15 @@ impl Run<'_> {
                 Vec::new()
             }
         };
-        let stores = match self.aws.event_data_stores().await {
-            Ok(s) => s,
-            Err(e) => {
-                self.errors.push(e);
-                Vec::new()
+        let stores = if self.params.skip_event_data_stores {
+            Vec::new()
+        } else {
+            match self.aws.event_data_stores().await {
+                Ok(s) => s,
+                Err(e) => {
+                    self.errors.push(e);
+                    Vec::new()
+                }
             }
         };
         for t in trails.iter().filter(|t| t.kms_key_id.is_none()) {

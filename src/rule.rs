@@ -7,7 +7,8 @@
 //!
 //! Parameters (`ruleParameters`, Config passes strings): `readers`, `allowedAccounts`,
 //! `expectedTrails`, `suppress` (comma-separated lists), `strict`, `bucketKey`,
-//! `allowUnencryptedTrails` (`true`/`false`), `ExecutionRoleName` (role name).
+//! `allowUnencryptedTrails`, `checkEventDataStores` (`true`/`false`; the latter defaults to
+//! `true`), `ExecutionRoleName` (role name).
 //!
 //! Scenarios (tests: `tests/handler_events.rs`, named after the `events/` file):
 //! 1. Given a customer-managed key whose policy lets CloudTrail encrypt and describe for every
@@ -38,6 +39,9 @@
 //!     resource NON_COMPLIANT (`KEY_NOT_ENABLED`: CloudTrail cannot encrypt with it either); the
 //!     key itself gets no evaluation (Config records its deletion). Any other read failure
 //!     (AccessDenied, throttling, timeouts) fails the invocation: never a guess (`tests/faults.rs`).
+//! 18. Given `checkEventDataStores=false` (a Region without CloudTrail Lake, or a local AWS that
+//!     lacks it), Then `ListEventDataStores` is never called and an event data store change is
+//!     NOT_APPLICABLE saying so.
 
 use crate::checker::{check_text, CheckInput, FindingId, Report, Trail};
 use serde_json::Value;
@@ -86,6 +90,9 @@ pub struct RuleParameters {
     pub allow_unencrypted_trails: bool,
     /// Organization mode: the role to assume in each account.
     pub execution_role_name: Option<String>,
+    /// `checkEventDataStores=false`: CloudTrail Lake is not looked at (not offered in every
+    /// Region; not implemented by local AWS emulators).
+    pub skip_event_data_stores: bool,
 }
 
 fn list_param(name: &str, v: &Value) -> Result<Vec<String>, RuleError> {
@@ -158,6 +165,7 @@ impl RuleParameters {
                 "strict" => p.strict = bool_param(name, v)?,
                 "bucketKey" => p.bucket_key = bool_param(name, v)?,
                 "allowUnencryptedTrails" => p.allow_unencrypted_trails = bool_param(name, v)?,
+                "checkEventDataStores" => p.skip_event_data_stores = !bool_param(name, v)?,
                 "suppress" => {
                     for id in list_param(name, v)? {
                         p.suppress.push(FindingId::from_name(&id).ok_or_else(|| RuleError::Parameter {
@@ -176,7 +184,7 @@ impl RuleParameters {
                 other => {
                     return Err(RuleError::Parameter {
                         name: other.to_string(),
-                        problem: "unknown parameter (expected readers, allowedAccounts, expectedTrails, strict, suppress, bucketKey, allowUnencryptedTrails, ExecutionRoleName)".into(),
+                        problem: "unknown parameter (expected readers, allowedAccounts, expectedTrails, strict, suppress, bucketKey, allowUnencryptedTrails, checkEventDataStores, ExecutionRoleName)".into(),
                     })
                 }
             }

@@ -446,6 +446,66 @@ async fn scenario_11_event_data_store_with_key() {
     );
 }
 
+fn with_params(name: &str, params: &str) -> ConfigEvent {
+    let mut e = event(name);
+    e.rule_parameters = Some(params.into());
+    e
+}
+
+#[tokio::test]
+async fn scenario_18_check_event_data_stores_false_never_lists_them() {
+    let mut f = fake("k1-compliant");
+    f.stores.push(EventDataStoreInfo {
+        arn: EDS.into(),
+        kms_key_id: Some(K1.into()),
+    });
+    // With the default, the store that uses K1 is evaluated on a key change ...
+    let with = handle(&f, &NoOrg, &event("01-key-created-compliant.json"))
+        .await
+        .unwrap();
+    assert!(with
+        .iter()
+        .any(|e| e.resource_type == "AWS::CloudTrail::EventDataStore"));
+    // ... and with checkEventDataStores=false it is not: not on a key change, not periodically.
+    let off = r#"{"checkEventDataStores":"false"}"#;
+    for name in ["01-key-created-compliant.json", "10-periodic.json"] {
+        let evals = handle(&f, &NoOrg, &with_params(name, off)).await.unwrap();
+        assert!(
+            evals
+                .iter()
+                .all(|e| e.resource_type != "AWS::CloudTrail::EventDataStore"),
+            "{name}: {evals:?}"
+        );
+        assert!(evals.iter().any(|e| e.resource_id == "management-events"));
+    }
+    let evals = handle(
+        &f,
+        &NoOrg,
+        &with_params("11-event-data-store-created.json", off),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        summary(&evals),
+        vec![s("AWS::CloudTrail::EventDataStore", EDS, "NOT_APPLICABLE")]
+    );
+    assert_eq!(
+        evals[0].annotation,
+        "event data stores are not checked (checkEventDataStores=false)"
+    );
+    let bad = handle(
+        &f,
+        &NoOrg,
+        &with_params(
+            "01-key-created-compliant.json",
+            r#"{"checkEventDataStores":"no"}"#,
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert!(bad.to_string().contains("checkEventDataStores"), "{bad}");
+}
+
 #[tokio::test]
 async fn scenario_12_left_scope_is_not_applicable() {
     let evals = run(&fake("k1-compliant"), "12-left-scope.json")

@@ -34,6 +34,10 @@ pub struct ScanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: CheckFormat,
+    /// Do not call ListEventDataStores (a Region without CloudTrail Lake, or a local AWS that
+    /// lacks it); the output says event data stores were not checked.
+    #[arg(long)]
+    pub no_event_data_stores: bool,
 }
 
 #[derive(Debug, Args)]
@@ -41,6 +45,9 @@ pub struct ReplayArgs {
     /// AWS Config rule events (the Lambda payload).
     #[arg(required = true)]
     pub events: Vec<PathBuf>,
+    /// Set the rule parameter `checkEventDataStores` to `false` in every event.
+    #[arg(long)]
+    pub no_event_data_stores: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -19,11 +19,15 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
     let (aws, _) = clients().await;
     let mut errors: Vec<(String, String)> = Vec::new();
     let trails = aws.trails().await.map_err(|e| e.to_string())?;
-    let stores = match aws.event_data_stores().await {
-        Ok(s) => s,
-        Err(e) => {
-            errors.push(("*".into(), e.to_string()));
-            Vec::new()
+    let stores = if a.no_event_data_stores {
+        Vec::new()
+    } else {
+        match aws.event_data_stores().await {
+            Ok(s) => s,
+            Err(e) => {
+                errors.push(("*".into(), e.to_string()));
+                Vec::new()
+            }
         }
     };
     let users = trailkey::handler::users_by_key(&trails, &stores);
@@ -70,6 +74,13 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
                 "reports": reports.iter().map(|(r, res)| json!({"key": r.key, "compliance": r.compliance, "resources": res, "findings": r.findings})).collect::<Vec<_>>(),
                 "errors": errors.iter().map(|(k, m)| json!({"key": k, "message": m})).collect::<Vec<_>>(),
             });
+            let mut v = v;
+            if let (true, Some(obj)) = (a.no_event_data_stores, v.as_object_mut()) {
+                obj.insert(
+                    "not_checked".into(),
+                    json!(["event data stores (--no-event-data-stores)"]),
+                );
+            }
             writeln!(
                 out,
                 "{}",
@@ -100,6 +111,9 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
             }
         }
     }
+    if a.no_event_data_stores {
+        eprintln!("trailkey: event data stores were not checked (--no-event-data-stores)");
+    }
     for (k, m) in &errors {
         eprintln!("trailkey: could not read `{k}`: {m}");
     }
@@ -120,8 +134,14 @@ pub async fn replay(a: &ReplayArgs) -> Result<u8, String> {
     for path in &a.events {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-        let event: aws_lambda_events::event::config::ConfigEvent = serde_json::from_str(&text)
+        let mut event: aws_lambda_events::event::config::ConfigEvent = serde_json::from_str(&text)
             .map_err(|e| format!("{}: not a Config rule event: {e}", path.display()))?;
+        if a.no_event_data_stores {
+            event.rule_parameters = Some(
+                without_event_data_stores(event.rule_parameters.as_deref())
+                    .map_err(|e| format!("{}: ruleParameters: {e}", path.display()))?,
+            );
+        }
         match trailkey::handler::handle(&aws, &assumer, &event).await {
             Ok(evals) => all.extend(evals.into_iter().map(|e| {
                 json!({
@@ -141,4 +161,18 @@ pub async fn replay(a: &ReplayArgs) -> Result<u8, String> {
     }
     println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
     Ok(if failed { 2 } else { 0 })
+}
+
+/// `ruleParameters` with `checkEventDataStores` set to `false` (other parameters kept as is).
+fn without_event_data_stores(params: Option<&str>) -> Result<String, String> {
+    let mut map = match params.map(str::trim).filter(|p| !p.is_empty()) {
+        None => serde_json::Map::new(),
+        Some(p) => match serde_json::from_str::<serde_json::Value>(p) {
+            Ok(serde_json::Value::Object(m)) => m,
+            Ok(_) => return Err("expected a JSON object".into()),
+            Err(e) => return Err(format!("not JSON: {e}")),
+        },
+    };
+    map.insert("checkEventDataStores".into(), json!("false"));
+    Ok(serde_json::Value::Object(map).to_string())
 }
