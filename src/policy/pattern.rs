@@ -8,39 +8,91 @@ enum Token {
     Question,
 }
 
+/// A pattern's tokens: up to two inline (`kms:Describe*`, `*`), more on the heap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tokens {
+    /// INVARIANT: slots from `len` on hold `Token::Star`, so derived equality is exact.
+    Few {
+        len: u8,
+        items: [Token; 2],
+    },
+    Many(Vec<Token>),
+}
+
+impl Tokens {
+    const EMPTY: Tokens = Tokens::Few {
+        len: 0,
+        items: [Token::Star; 2],
+    };
+
+    fn as_slice(&self) -> &[Token] {
+        match self {
+            Tokens::Few { len, items } => items.get(..usize::from(*len)).unwrap_or(&[]),
+            Tokens::Many(v) => v,
+        }
+    }
+
+    fn push(&mut self, token: Token) {
+        match self {
+            Tokens::Few { len, items } => match items.get_mut(usize::from(*len)) {
+                Some(slot) => {
+                    *slot = token;
+                    *len += 1;
+                }
+                None => {
+                    let mut v = items.to_vec();
+                    v.push(token);
+                    *self = Tokens::Many(v);
+                }
+            },
+            Tokens::Many(v) => v.push(token),
+        }
+    }
+
+    fn last(&self) -> Option<&Token> {
+        self.as_slice().last()
+    }
+}
+
 /// A parsed wildcard pattern such as `kms:GenerateDataKey*` or `arn:aws:cloudtrail:*:111122223333:trail/*`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pattern {
-    source: String,
-    /// The text matched against: lowercased when case-insensitive; `None` when it equals
-    /// `source`.
-    folded: Option<String>,
+    /// The pattern as written, followed by the text matched against (lowercased when
+    /// case-insensitive) when that differs: one allocation for both.
+    text: String,
+    /// Where the written pattern ends in `text`.
+    split: usize,
     /// Empty when the pattern has no wildcard (matching is a plain comparison).
-    tokens: Vec<Token>,
+    tokens: Tokens,
     case_insensitive: bool,
 }
 
 impl Pattern {
     /// Parses `text`; `case_insensitive` folds both sides to lowercase when matching.
     pub fn new(text: &str, case_insensitive: bool) -> Self {
-        let folded = if case_insensitive {
-            if text.is_ascii() {
-                text.bytes()
-                    .any(|b| b.is_ascii_uppercase())
-                    .then(|| text.to_ascii_lowercase())
-            } else {
-                Some(text.to_lowercase()).filter(|f| f != text)
+        let mut buf;
+        if case_insensitive
+            && text
+                .bytes()
+                .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+        {
+            let folded = text.to_lowercase();
+            buf = String::with_capacity(text.len() + folded.len());
+            buf.push_str(text);
+            if folded != text {
+                buf.push_str(&folded);
             }
         } else {
-            None
-        };
-        let mut tokens = Vec::new();
+            buf = text.to_string();
+        }
+        let mut tokens = Tokens::EMPTY;
         if text.bytes().any(|b| b == b'*' || b == b'?') {
-            tokenize([(folded.as_deref().unwrap_or(text), true)], &mut tokens);
+            let folded = buf.get(text.len()..).filter(|f| !f.is_empty());
+            tokenize([(folded.unwrap_or(text), true)], &mut tokens);
         }
         Self {
-            source: text.to_string(),
-            folded,
+            text: buf,
+            split: text.len(),
             tokens,
             case_insensitive,
         }
@@ -66,7 +118,7 @@ impl Pattern {
             }
             pieces.push((start, folded.len(), live));
         }
-        let mut tokens = Vec::new();
+        let mut tokens = Tokens::EMPTY;
         tokenize(
             pieces
                 .iter()
@@ -74,13 +126,20 @@ impl Pattern {
             &mut tokens,
         );
         // A literal-only pattern (no live wildcard) keeps no tokens.
-        if tokens.iter().all(|t| matches!(t, Token::Literal { .. })) {
-            tokens.clear();
+        if tokens
+            .as_slice()
+            .iter()
+            .all(|t| matches!(t, Token::Literal { .. }))
+        {
+            tokens = Tokens::EMPTY;
         }
-        let folded = (folded != source).then_some(folded);
+        let split = source.len();
+        if folded != source {
+            source.push_str(&folded);
+        }
         Self {
-            source,
-            folded,
+            text: source,
+            split,
             tokens,
             case_insensitive,
         }
@@ -88,7 +147,7 @@ impl Pattern {
 
     /// The pattern as written in the policy.
     pub fn as_str(&self) -> &str {
-        &self.source
+        self.text.get(..self.split).unwrap_or("")
     }
 
     /// True when the pattern is a lone `*` (matches everything).
@@ -98,17 +157,22 @@ impl Pattern {
 
     /// True when the pattern contains `*` or `?`.
     pub fn has_wildcard(&self) -> bool {
-        !self.tokens.is_empty()
+        !self.tokens.as_slice().is_empty()
     }
 
+    /// The text matched against: the folded form when there is one, else the pattern.
     fn folded(&self) -> &str {
-        self.folded.as_deref().unwrap_or(&self.source)
+        match self.text.get(self.split..) {
+            Some(f) if !f.is_empty() => f,
+            _ => self.as_str(),
+        }
     }
 
     /// Matches `text` against the whole pattern.
     pub fn matches(&self, text: &str) -> bool {
         let pat = self.folded();
-        if self.tokens.is_empty() {
+        let tokens = self.tokens.as_slice();
+        if tokens.is_empty() {
             return if self.case_insensitive {
                 if text.is_ascii() {
                     pat.eq_ignore_ascii_case(text)
@@ -120,9 +184,23 @@ impl Pattern {
             };
         }
         if text.is_ascii() {
+            // The common `service:Prefix*` shape: a prefix comparison.
+            if let [Token::Literal { start, end }, Token::Star] = tokens {
+                let lit = pat
+                    .as_bytes()
+                    .get(*start as usize..*end as usize)
+                    .unwrap_or(&[]);
+                return text.as_bytes().get(..lit.len()).is_some_and(|head| {
+                    if self.case_insensitive {
+                        head.eq_ignore_ascii_case(lit)
+                    } else {
+                        head == lit
+                    }
+                });
+            }
             // One byte is one character; the pattern's non-ASCII bytes never match.
             return match_tokens(
-                &self.tokens,
+                tokens,
                 pat.as_bytes(),
                 text.as_bytes(),
                 self.case_insensitive,
@@ -136,15 +214,15 @@ impl Pattern {
         } else {
             text
         };
-        match_tokens(&self.tokens, pat.as_bytes(), text.as_bytes(), false, true)
+        match_tokens(tokens, pat.as_bytes(), text.as_bytes(), false, true)
     }
 }
 
 /// Splits folded pieces into tokens: consecutive stars collapse, literal runs span pieces.
-fn tokenize<'a>(pieces: impl IntoIterator<Item = (&'a str, bool)>, tokens: &mut Vec<Token>) {
+fn tokenize<'a>(pieces: impl IntoIterator<Item = (&'a str, bool)>, tokens: &mut Tokens) {
     let mut offset = 0usize;
     let mut run_start: Option<usize> = None;
-    let close = |tokens: &mut Vec<Token>, run_start: &mut Option<usize>, end: usize| {
+    let close = |tokens: &mut Tokens, run_start: &mut Option<usize>, end: usize| {
         if let Some(start) = run_start.take() {
             tokens.push(Token::Literal {
                 start: u32::try_from(start).unwrap_or(u32::MAX),
