@@ -70,14 +70,16 @@ impl<'de> Visitor<'de> for NodeVisitor {
         Ok(Node::Str(Cow::Owned(v)))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node<'de>, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        // serde_json gives no size hint; start big enough for most policy arrays.
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(4));
         while let Some(item) = seq.next_element()? {
             items.push(item);
         }
         Ok(Node::Array(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
-        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
+        // A statement has up to 6 keys in practice.
+        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(6));
         while let Some(key) = map.next_key_seed(KeySeed)? {
             entries.push((key, map.next_value()?));
         }
@@ -369,7 +371,7 @@ fn resources(node: &Node<'_>, variables: bool) -> Option<Vec<ResourceValue>> {
 /// Appends one escaped JSON pointer segment.
 fn push_segment(path: &mut String, segment: &str) {
     path.push('/');
-    if segment.contains(['~', '/']) {
+    if segment.bytes().any(|b| b == b'~' || b == b'/') {
         path.push_str(&pointer_segment(segment));
     } else {
         path.push_str(segment);
