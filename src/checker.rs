@@ -11,9 +11,10 @@ pub use fix::{fix_policy, FixOutcome};
 
 use crate::eval::{evaluate, Context, Decision, Outcome, Request, RequestPrincipal};
 use crate::policy::{
-    arn_account, AwsPrincipal, BaseOperator, Effect, Policy, PolicyError, PrincipalElement,
-    Statement,
+    arn_account, AwsPrincipal, BaseOperator, Effect, Pattern, Policy, PolicyError,
+    PrincipalElement, Statement,
 };
+use std::collections::HashMap;
 
 /// The CloudTrail service principal.
 pub const CLOUDTRAIL: &str = "cloudtrail.amazonaws.com";
@@ -259,6 +260,9 @@ const NON_CONTEXT_ACTIONS: &[&str] = &[
     "kms:DeleteAlias",
     "kms:UpdateAlias",
 ];
+
+// INVARIANT: `lint_statements` keeps one bit per non-context action in a u64.
+const _: () = assert!(NON_CONTEXT_ACTIONS.len() <= 64);
 
 /// What CloudTrail needs (seed 001): GenerateDataKey*, DescribeKey, Decrypt.
 const CLOUDTRAIL_ACTIONS: &[&str] = &[
@@ -613,7 +617,11 @@ impl Checker<'_> {
         let key = input.key_arn.clone();
         let serves_eds = !input.event_data_stores.is_empty();
         let serves_trails = !input.trails.is_empty();
-        for s in &self.policy.statements {
+        let policy = self.policy;
+        // Which NON_CONTEXT_ACTIONS each action pattern covers (bit i: entry i): statements
+        // repeat the same few patterns, so each is matched against the list once.
+        let mut non_context: HashMap<&Pattern, u64> = HashMap::new();
+        for s in &policy.statements {
             if s.effect != Effect::Allow {
                 continue;
             }
@@ -665,15 +673,21 @@ impl Checker<'_> {
                 .iter()
                 .any(|c| is_context_key(&c.key) && !crate::eval::condition::evaluate(c, &empty));
             if blocks {
+                let mut covered = 0u64;
+                for p in s.action.patterns().iter().filter(|p| !p.is_match_all()) {
+                    covered |= *non_context.entry(p).or_insert_with(|| {
+                        NON_CONTEXT_ACTIONS
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, a)| p.matches(a))
+                            .fold(0, |bits, (i, _)| bits | (1u64 << i))
+                    });
+                }
                 let named: Vec<&str> = NON_CONTEXT_ACTIONS
                     .iter()
-                    .copied()
-                    .filter(|a| {
-                        s.action
-                            .patterns()
-                            .iter()
-                            .any(|p| !p.is_match_all() && p.matches(a))
-                    })
+                    .enumerate()
+                    .filter(|(i, _)| covered & (1u64 << i) != 0)
+                    .map(|(_, a)| *a)
                     .collect();
                 if !named.is_empty() {
                     self.push(FindingId::ContextOnNonCryptoAction, &key, label(), format!("an encryption-context condition on {}, which carries no encryption context: this statement can never allow it", short_list(&named)), None);

@@ -1,7 +1,7 @@
 //! IAM wildcard patterns (`*` any run of characters, `?` exactly one), parsed once.
 
 /// One piece of a wildcard pattern; literals are byte ranges of the folded pattern text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Token {
     Literal { start: u32, end: u32 },
     Star,
@@ -9,7 +9,7 @@ enum Token {
 }
 
 /// A pattern's tokens: up to two inline (`kms:Describe*`, `*`), more on the heap.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Tokens {
     /// INVARIANT: slots from `len` on hold `Token::Star`, so derived equality is exact.
     Few {
@@ -55,7 +55,7 @@ impl Tokens {
 }
 
 /// A parsed wildcard pattern such as `kms:GenerateDataKey*` or `arn:aws:cloudtrail:*:111122223333:trail/*`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Pattern {
     /// The pattern as written, followed by the text matched against (lowercased when
     /// case-insensitive) when that differs: one allocation for both.
