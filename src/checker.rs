@@ -11,9 +11,10 @@ pub use fix::{fix_policy, FixOutcome};
 
 use crate::eval::{evaluate, Context, Decision, Outcome, Request, RequestPrincipal};
 use crate::policy::{
-    arn_account, AwsPrincipal, BaseOperator, Effect, Policy, PolicyError, PrincipalElement,
-    Statement,
+    arn_account, AwsPrincipal, BaseOperator, Effect, Pattern, Policy, PolicyError,
+    PrincipalElement, Statement,
 };
+use std::collections::HashMap;
 
 /// The CloudTrail service principal.
 pub const CLOUDTRAIL: &str = "cloudtrail.amazonaws.com";
@@ -260,6 +261,9 @@ const NON_CONTEXT_ACTIONS: &[&str] = &[
     "kms:UpdateAlias",
 ];
 
+// INVARIANT: `lint_statements` keeps one bit per non-context action in a u64.
+const _: () = assert!(NON_CONTEXT_ACTIONS.len() <= 64);
+
 /// What CloudTrail needs (seed 001): GenerateDataKey*, DescribeKey, Decrypt.
 const CLOUDTRAIL_ACTIONS: &[&str] = &[
     "kms:GenerateDataKey",
@@ -377,7 +381,7 @@ impl Checker<'_> {
         resource: &str,
         request: &Request,
         what: &str,
-        fix: Option<serde_json::Value>,
+        fix: impl FnOnce() -> serde_json::Value,
     ) -> Option<Decision> {
         let d = self.decide(request);
         if d.is_allowed() {
@@ -391,7 +395,8 @@ impl Checker<'_> {
         let fix = if d.decision == Outcome::ExplicitDeny || key_side_allows {
             None
         } else {
-            fix.map(|f| fix::with_unique_sid(f, self.policy))
+            // Built only here: most requirements pass, and building a statement is not free.
+            Some(fix::with_unique_sid(fix(), self.policy))
         };
         self.push(
             id,
@@ -438,7 +443,7 @@ impl Checker<'_> {
             t,
             &requests::trail_encrypt(input, trail),
             "CloudTrail's kms:GenerateDataKey for this trail",
-            Some(fix::trail_encrypt(input, &[trail])),
+            || fix::trail_encrypt(input, &[trail]),
         ) {
             // Seed 004: limit the grant with kms:EncryptionContext:aws:cloudtrail:arn.
             let unconstrained: Vec<String> = self
@@ -456,7 +461,7 @@ impl Checker<'_> {
             t,
             &requests::trail_describe(input, trail),
             "CloudTrail's kms:DescribeKey for this trail",
-            Some(fix::trail_describe(input, &[trail])),
+            || fix::trail_describe(input, &[trail]),
         );
         if input.bucket_key {
             self.require(
@@ -464,9 +469,11 @@ impl Checker<'_> {
                 t,
                 &requests::trail_service_decrypt(input, trail),
                 "CloudTrail's kms:Decrypt (the bucket uses an S3 Bucket Key)",
-                Some(fix::trail_service_decrypt(input, &[trail])),
+                || fix::trail_service_decrypt(input, &[trail]),
             );
         }
+        // Whether a given reader can decrypt: `has_log_reader` asks the same question.
+        let mut reader_allowed = false;
         for reader in &input.readers {
             let Ok(p) = RequestPrincipal::parse(reader) else {
                 self.push(
@@ -484,32 +491,23 @@ impl Checker<'_> {
                 t,
                 &req,
                 &format!("kms:Decrypt by reader `{reader}`"),
-                Some(fix::trail_readers(input, std::slice::from_ref(reader))),
+                || fix::trail_readers(input, std::slice::from_ref(reader)),
             ) {
+                reader_allowed = true;
                 if d.requires_identity_policy {
                     self.push(FindingId::ReaderViaIam, t, d.statements.first().map(|s| s.label()), format!("reader `{reader}` can decrypt only if its IAM policies allow kms:Decrypt on the key"), None);
                 }
             }
         }
-        if !self.has_log_reader(trail) {
+        if !reader_allowed && !self.has_log_reader(trail) {
             self.push(FindingId::NoLogReader, t, None, "no principal other than AWS services can decrypt this trail's logs, not even through IAM delegation".into(), Some(fix::trail_readers(input, &[format!("arn:{}:iam::{}:root", input.partition(), input.key_account())])));
         }
     }
 
-    /// Is there any non-service principal that can decrypt the trail's logs?
+    /// Is there any non-service principal that can decrypt the trail's logs? (The given readers
+    /// were already tried by `trail`.)
     fn has_log_reader(&self, trail: &Trail) -> bool {
         let input = self.input;
-        if input
-            .readers
-            .iter()
-            .filter_map(|r| RequestPrincipal::parse(r).ok())
-            .any(|p| {
-                self.decide(&requests::trail_read(input, trail, p))
-                    .is_allowed()
-            })
-        {
-            return true;
-        }
         // Each AWS principal the policy grants Decrypt to; a role in an account stands for "any
         // IAM principal there" (account grants, `*`, NotPrincipal).
         let mut candidates: Vec<RequestPrincipal> = Vec::new();
@@ -553,21 +551,21 @@ impl Checker<'_> {
             eds,
             &requests::eds_service(input, "kms:GenerateDataKey"),
             "CloudTrail's kms:GenerateDataKey for this event data store",
-            Some(fix::eds_encrypt(input)),
+            || fix::eds_encrypt(input),
         );
         self.require(
             FindingId::ServiceDecryptDenied,
             eds,
             &requests::eds_service(input, "kms:Decrypt"),
             "CloudTrail's kms:Decrypt for this event data store",
-            Some(fix::eds_decrypt(input)),
+            || fix::eds_decrypt(input),
         );
         self.require(
             FindingId::DescribeDenied,
             eds,
             &requests::eds_service(input, "kms:DescribeKey"),
             "CloudTrail's kms:DescribeKey for this event data store",
-            Some(fix::eds_describe(input)),
+            || fix::eds_describe(input),
         );
         for reader in &input.readers {
             let Ok(p) = RequestPrincipal::parse(reader) else {
@@ -580,7 +578,7 @@ impl Checker<'_> {
                     eds,
                     &req,
                     &format!("{action} by reader `{reader}`"),
-                    Some(fix::eds_users(input, std::slice::from_ref(reader))),
+                    || fix::eds_users(input, std::slice::from_ref(reader)),
                 );
             }
         }
@@ -619,16 +617,20 @@ impl Checker<'_> {
         let key = input.key_arn.clone();
         let serves_eds = !input.event_data_stores.is_empty();
         let serves_trails = !input.trails.is_empty();
-        for s in &self.policy.statements {
+        let policy = self.policy;
+        // Which NON_CONTEXT_ACTIONS each action pattern covers (bit i: entry i): statements
+        // repeat the same few patterns, so each is matched against the list once.
+        let mut non_context: HashMap<&Pattern, u64> = HashMap::new();
+        for s in &policy.statements {
             if s.effect != Effect::Allow {
                 continue;
             }
-            let label = Some(s.label());
+            let label = || Some(s.label());
             if matches!(s.principal, Some(PrincipalElement::NotPrincipal(_))) {
-                self.push(FindingId::NotPrincipalAllow, &key, label.clone(), "Allow with NotPrincipal grants everyone not listed; AWS does not support it in key policies".into(), None);
+                self.push(FindingId::NotPrincipalAllow, &key, label(), "Allow with NotPrincipal grants everyone not listed; AWS does not support it in key policies".into(), None);
             }
             if is_public(s) {
-                self.push(FindingId::PublicAccess, &key, label.clone(), "any principal in any account (or anonymous) gets KMS actions: there is no account, organization or source condition".into(), None);
+                self.push(FindingId::PublicAccess, &key, label(), "any principal in any account (or anonymous) gets KMS actions: there is no account, organization or source condition".into(), None);
             }
             if grants_service(s, CLOUDTRAIL) {
                 let has_arn = s
@@ -649,39 +651,47 @@ impl Checker<'_> {
                         id: FindingId::ConfusedDeputy,
                         severity: sev,
                         resource: key.clone(),
-                        statement: label.clone(),
+                        statement: label(),
                         message: msg.into(),
                         fix: None,
                     });
                 } else if has_account && !has_arn && serves_trails {
-                    self.push(FindingId::SourceAccountOnly, &key, label.clone(), "aws:SourceAccount is supported but aws:SourceArn is recommended: it limits the key to specific trails".into(), None);
+                    self.push(FindingId::SourceAccountOnly, &key, label(), "aws:SourceAccount is supported but aws:SourceArn is recommended: it limits the key to specific trails".into(), None);
                 }
                 let extra: Vec<&str> = all_kms_actions()
                     .filter(|a| !CLOUDTRAIL_ACTIONS.contains(a) && s.covers_action(a))
                     .collect();
                 if !extra.is_empty() {
-                    self.push(FindingId::ServiceOvergrant, &key, label.clone(), format!("CloudTrail is granted {} beyond what it needs (GenerateDataKey*, DescribeKey, Decrypt)", short_list(&extra)), None);
+                    self.push(FindingId::ServiceOvergrant, &key, label(), format!("CloudTrail is granted {} beyond what it needs (GenerateDataKey*, DescribeKey, Decrypt)", short_list(&extra)), None);
                 }
             }
             // Seed 004: "If you use these condition keys to allow other operations, such as
             // DescribeKey, permission will be denied."
             let empty = Context::new();
-            let named: Vec<&str> = NON_CONTEXT_ACTIONS
-                .iter()
-                .copied()
-                .filter(|a| {
-                    s.action
-                        .patterns()
-                        .iter()
-                        .any(|p| !p.is_match_all() && p.matches(a))
-                })
-                .collect();
             let blocks = s
                 .conditions
                 .iter()
                 .any(|c| is_context_key(&c.key) && !crate::eval::condition::evaluate(c, &empty));
-            if !named.is_empty() && blocks {
-                self.push(FindingId::ContextOnNonCryptoAction, &key, label.clone(), format!("an encryption-context condition on {}, which carries no encryption context: this statement can never allow it", short_list(&named)), None);
+            if blocks {
+                let mut covered = 0u64;
+                for p in s.action.patterns().iter().filter(|p| !p.is_match_all()) {
+                    covered |= *non_context.entry(p).or_insert_with(|| {
+                        NON_CONTEXT_ACTIONS
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, a)| p.matches(a))
+                            .fold(0, |bits, (i, _)| bits | (1u64 << i))
+                    });
+                }
+                let named: Vec<&str> = NON_CONTEXT_ACTIONS
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| covered & (1u64 << i) != 0)
+                    .map(|(_, a)| *a)
+                    .collect();
+                if !named.is_empty() {
+                    self.push(FindingId::ContextOnNonCryptoAction, &key, label(), format!("an encryption-context condition on {}, which carries no encryption context: this statement can never allow it", short_list(&named)), None);
+                }
             }
             if serves_trails
                 && !serves_eds
@@ -693,7 +703,7 @@ impl Checker<'_> {
                     .iter()
                     .any(|p| p.is_match_all() || p.as_str().eq_ignore_ascii_case("kms:*"))
             {
-                self.push(FindingId::ReaderNotScoped, &key, label.clone(), "kms:Decrypt is granted without requiring the CloudTrail encryption context (add Null kms:EncryptionContext:aws:cloudtrail:arn = false)".into(), None);
+                self.push(FindingId::ReaderNotScoped, &key, label(), "kms:Decrypt is granted without requiring the CloudTrail encryption context (add Null kms:EncryptionContext:aws:cloudtrail:arn = false)".into(), None);
             }
         }
         if !input.allowed_accounts.is_empty() {

@@ -45,7 +45,10 @@ impl Context {
 
     /// Sets a single-valued key (replacing any earlier value).
     pub fn set(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
-        let multi = MULTI_VALUED_KEYS.contains(&key.to_ascii_lowercase().as_str());
+        // The listed keys are lowercase, so this is `contains(key.to_ascii_lowercase())`.
+        let multi = MULTI_VALUED_KEYS
+            .iter()
+            .any(|k| k.eq_ignore_ascii_case(key));
         self.put(key, vec![value.into()], multi)
     }
 
@@ -67,13 +70,24 @@ impl Context {
     }
 
     fn put(&mut self, key: &str, values: Vec<String>, multi: bool) -> &mut Self {
-        let lower = key.to_ascii_lowercase();
         let entry = ContextEntry { values, multi };
-        match self.entries.iter_mut().find(|(k, _)| *k == lower) {
+        // Stored keys are lowercase: comparing ignoring case finds `key.to_ascii_lowercase()`.
+        match self
+            .entries
+            .iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        {
             Some((_, e)) => *e = entry,
-            None => self.entries.push((lower, entry)),
+            None => self.entries.push((key.to_ascii_lowercase(), entry)),
         }
         self
+    }
+
+    /// True when the context has `key` (any case).
+    fn contains_ignore_case(&self, key: &str) -> bool {
+        self.entries
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case(key))
     }
 
     /// Removes a key.
@@ -205,7 +219,7 @@ impl Request {
     /// `aws:PrincipalIsAWSService`, `aws:PrincipalServiceName`, `kms:CallerAccount`) unless present.
     pub fn with_principal_context(mut self) -> Self {
         let mut set = |k: &str, v: String| {
-            if self.context.get(&k.to_ascii_lowercase()).is_none() {
+            if !self.context.contains_ignore_case(k) {
                 self.context.set(k, v);
             }
         };

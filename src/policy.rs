@@ -49,9 +49,52 @@ pub struct Policy {
     /// The statements in document order.
     pub statements: Vec<Statement>,
     /// The document as read (key order kept), so fixes can leave existing statements untouched.
-    pub document: serde_json::Value,
+    /// Dereferences to a `serde_json::Value`, built on first use.
+    pub document: Document,
     /// Size of the policy text in bytes.
     pub size: usize,
+}
+
+/// The policy document as read: its text, and the `serde_json::Value` it parses to, built the
+/// first time it is dereferenced (checking a policy never needs it; fixing one does).
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// The text; empty when the value was built up front.
+    text: String,
+    value: std::sync::OnceLock<serde_json::Value>,
+}
+
+impl Document {
+    /// A document whose value is parsed from `text` when first needed. `text` must be JSON.
+    fn from_text(text: &str) -> Self {
+        Self {
+            text: text.to_string(),
+            value: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// A document whose value is already built.
+    fn from_value(value: serde_json::Value) -> Self {
+        Self {
+            text: String::new(),
+            value: std::sync::OnceLock::from(value),
+        }
+    }
+
+    /// The document as a `serde_json::Value` (key order kept).
+    pub fn value(&self) -> &serde_json::Value {
+        // INVARIANT: `text` parsed as JSON before the document was made, so this cannot fail.
+        self.value
+            .get_or_init(|| serde_json::from_str(&self.text).unwrap_or(serde_json::Value::Null))
+    }
+}
+
+impl std::ops::Deref for Document {
+    type Target = serde_json::Value;
+
+    fn deref(&self) -> &serde_json::Value {
+        self.value()
+    }
 }
 
 /// `Allow` or `Deny`.

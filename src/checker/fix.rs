@@ -257,7 +257,7 @@ pub fn fix_policy(policy: &Policy, input: &CheckInput) -> FixOutcome {
         rename_sid(stmt, &mut taken);
     }
 
-    let mut document = policy.document.clone();
+    let mut document = policy.document.value().clone();
     if let Value::Object(map) = &mut document {
         let statements = match map.remove("Statement") {
             Some(Value::Array(items)) => items,

@@ -1,10 +1,16 @@
 //! JSON → policy model, rejecting what KMS and IAM reject.
+//!
+//! Two passes over the same rules: `fast` reads borrowed JSON straight into the model and gives
+//! up on anything wrong or unusual; the slow path below then walks a `serde_json::Value`, building
+//! JSON pointers as it goes, to name the problem.
+
+mod fast;
 
 use super::err::{pointer_segment, PolicyError, MAX_POLICY_BYTES};
 use super::value::{parse_date, ArnPattern, Cidr, Template};
 use super::{
     is_account_id, ActionElement, AwsPrincipal, BaseOperator, Condition, ConditionOperator,
-    ConditionValue, Effect, OperatorFamily, Pattern, Policy, PolicyKind, PolicyVersion,
+    ConditionValue, Document, Effect, OperatorFamily, Pattern, Policy, PolicyKind, PolicyVersion,
     PrincipalElement, PrincipalSet, ResourceElement, ResourceValue, Statement,
 };
 use base64::Engine;
@@ -13,6 +19,33 @@ use std::collections::HashSet;
 
 /// Entry point: text → policy.
 pub(super) fn parse_document(text: &str, kind: PolicyKind) -> Result<Policy, PolicyError> {
+    match fast::parse(text, kind) {
+        Some(result) => {
+            debug_assert!(
+                same_result(&result, &parse_slow(text, kind)),
+                "fast and slow policy parsers disagree on {text}"
+            );
+            result
+        }
+        None => parse_slow(text, kind),
+    }
+}
+
+/// Debug builds check every fast parse against the slow path: same model, same document.
+fn same_result(a: &Result<Policy, PolicyError>, b: &Result<Policy, PolicyError>) -> bool {
+    match (a, b) {
+        (Ok(a), Ok(b)) => {
+            format!("{:?}", (a.version, &a.id, &a.statements, a.size))
+                == format!("{:?}", (b.version, &b.id, &b.statements, b.size))
+                && *a.document == *b.document
+        }
+        (Err(a), Err(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// The slow path: a `serde_json::Value` walked with JSON pointers, for precise errors.
+fn parse_slow(text: &str, kind: PolicyKind) -> Result<Policy, PolicyError> {
     let value: Value = serde_json::from_str(text).map_err(|e| PolicyError::InvalidJson {
         line: e.line(),
         column: e.column(),
@@ -31,7 +64,7 @@ pub(super) fn parse_document(text: &str, kind: PolicyKind) -> Result<Policy, Pol
     }
     let mut policy = parse_value(&value, kind)?;
     policy.size = text.len();
-    policy.document = value;
+    policy.document = Document::from_value(value);
     Ok(policy)
 }
 
@@ -119,7 +152,7 @@ fn parse_value(value: &Value, kind: PolicyKind) -> Result<Policy, PolicyError> {
         version,
         id,
         statements,
-        document: Value::Null,
+        document: Document::from_value(Value::Null),
         size: 0,
     })
 }
@@ -378,10 +411,7 @@ fn parse_actions(value: &Value, path: &str) -> Result<Vec<Pattern>, PolicyError>
     list.iter()
         .enumerate()
         .map(|(i, a)| {
-            if *a == "*"
-                || a.split_once(':')
-                    .is_some_and(|(s, n)| !s.is_empty() && !n.is_empty())
-            {
+            if valid_action(a) {
                 Ok(Pattern::new(a, true))
             } else {
                 let p = if value.is_array() {
@@ -396,6 +426,13 @@ fn parse_actions(value: &Value, path: &str) -> Result<Vec<Pattern>, PolicyError>
             }
         })
         .collect()
+}
+
+/// `*` or `service:Action` (both parts non-empty).
+fn valid_action(a: &str) -> bool {
+    a == "*"
+        || a.split_once(':')
+            .is_some_and(|(s, n)| !s.is_empty() && !n.is_empty())
 }
 
 fn parse_resources(

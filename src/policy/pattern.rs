@@ -1,29 +1,101 @@
 //! IAM wildcard patterns (`*` any run of characters, `?` exactly one), parsed once.
 
-/// One piece of a wildcard pattern.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Token<T = char> {
-    Literal(Vec<T>),
+/// One piece of a wildcard pattern; literals are byte ranges of the folded pattern text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Token {
+    Literal { start: u32, end: u32 },
     Star,
     Question,
 }
 
+/// A pattern's tokens: up to two inline (`kms:Describe*`, `*`), more on the heap.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Tokens {
+    /// INVARIANT: slots from `len` on hold `Token::Star`, so derived equality is exact.
+    Few {
+        len: u8,
+        items: [Token; 2],
+    },
+    Many(Vec<Token>),
+}
+
+impl Tokens {
+    const EMPTY: Tokens = Tokens::Few {
+        len: 0,
+        items: [Token::Star; 2],
+    };
+
+    fn as_slice(&self) -> &[Token] {
+        match self {
+            Tokens::Few { len, items } => items.get(..usize::from(*len)).unwrap_or(&[]),
+            Tokens::Many(v) => v,
+        }
+    }
+
+    fn push(&mut self, token: Token) {
+        match self {
+            Tokens::Few { len, items } => match items.get_mut(usize::from(*len)) {
+                Some(slot) => {
+                    *slot = token;
+                    *len += 1;
+                }
+                None => {
+                    let mut v = items.to_vec();
+                    v.push(token);
+                    *self = Tokens::Many(v);
+                }
+            },
+            Tokens::Many(v) => v.push(token),
+        }
+    }
+
+    fn last(&self) -> Option<&Token> {
+        self.as_slice().last()
+    }
+}
+
 /// A parsed wildcard pattern such as `kms:GenerateDataKey*` or `arn:aws:cloudtrail:*:111122223333:trail/*`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Pattern {
-    source: String,
-    tokens: Vec<Token>,
-    /// Set when the pattern has no wildcard: matching is a plain comparison.
-    literal: Option<String>,
+    /// The pattern as written, followed by the text matched against (lowercased when
+    /// case-insensitive) when that differs: one allocation for both.
+    text: String,
+    /// Where the written pattern ends in `text`.
+    split: usize,
+    /// Empty when the pattern has no wildcard (matching is a plain comparison).
+    tokens: Tokens,
     case_insensitive: bool,
-    /// The same tokens as bytes when the pattern is ASCII: the allocation-free fast path.
-    ascii: Option<Vec<Token<u8>>>,
 }
 
 impl Pattern {
     /// Parses `text`; `case_insensitive` folds both sides to lowercase when matching.
     pub fn new(text: &str, case_insensitive: bool) -> Self {
-        Self::from_segments([(text, true)], case_insensitive)
+        let mut buf;
+        if case_insensitive
+            && text
+                .bytes()
+                .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+        {
+            let folded = text.to_lowercase();
+            buf = String::with_capacity(text.len() + folded.len());
+            buf.push_str(text);
+            if folded != text {
+                buf.push_str(&folded);
+            }
+        } else {
+            buf = text.to_string();
+        }
+        let mut tokens = Tokens::EMPTY;
+        if text.bytes().any(|b| b == b'*' || b == b'?') {
+            let folded = buf.get(text.len()..).filter(|f| !f.is_empty());
+            tokenize([(folded.unwrap_or(text), true)], &mut tokens);
+        }
+        Self {
+            text: buf,
+            split: text.len(),
+            tokens,
+            case_insensitive,
+        }
     }
 
     /// Builds a pattern from pieces: `(text, true)` pieces have live wildcards, `(text, false)`
@@ -32,67 +104,50 @@ impl Pattern {
         segments: impl IntoIterator<Item = (&'a str, bool)>,
         case_insensitive: bool,
     ) -> Self {
-        let mut tokens = Vec::new();
         let mut source = String::new();
-        let mut run: Vec<char> = Vec::new();
+        let mut folded = String::new();
+        let mut pieces: Vec<(usize, usize, bool)> = Vec::new();
         for (text, live) in segments {
             source.push_str(text);
-            let folded = if case_insensitive {
-                text.to_lowercase()
+            let start = folded.len();
+            if case_insensitive {
+                // Per piece, as before: `to_lowercase` of a whole string can differ (final sigma).
+                folded.push_str(&text.to_lowercase());
             } else {
-                text.to_string()
-            };
-            for c in folded.chars() {
-                match c {
-                    '*' if live => {
-                        if !run.is_empty() {
-                            tokens.push(Token::Literal(std::mem::take(&mut run)));
-                        }
-                        if tokens.last() != Some(&Token::Star) {
-                            tokens.push(Token::Star);
-                        }
-                    }
-                    '?' if live => {
-                        if !run.is_empty() {
-                            tokens.push(Token::Literal(std::mem::take(&mut run)));
-                        }
-                        tokens.push(Token::Question);
-                    }
-                    other => run.push(other),
-                }
+                folded.push_str(text);
             }
+            pieces.push((start, folded.len(), live));
         }
-        if !run.is_empty() {
-            tokens.push(Token::Literal(run));
-        }
-        let literal = match tokens.as_slice() {
-            [] => Some(String::new()),
-            [Token::Literal(l)] => Some(l.iter().collect()),
-            _ => None,
-        };
-        let ascii = tokens
+        let mut tokens = Tokens::EMPTY;
+        tokenize(
+            pieces
+                .iter()
+                .map(|&(s, e, live)| (folded.get(s..e).unwrap_or(""), live)),
+            &mut tokens,
+        );
+        // A literal-only pattern (no live wildcard) keeps no tokens.
+        if tokens
+            .as_slice()
             .iter()
-            .map(|t| match t {
-                Token::Literal(l) if l.iter().all(char::is_ascii) => {
-                    Some(Token::Literal(l.iter().map(|c| *c as u8).collect()))
-                }
-                Token::Literal(_) => None,
-                Token::Star => Some(Token::Star),
-                Token::Question => Some(Token::Question),
-            })
-            .collect();
+            .all(|t| matches!(t, Token::Literal { .. }))
+        {
+            tokens = Tokens::EMPTY;
+        }
+        let split = source.len();
+        if folded != source {
+            source.push_str(&folded);
+        }
         Self {
-            source,
+            text: source,
+            split,
             tokens,
-            literal,
             case_insensitive,
-            ascii,
         }
     }
 
     /// The pattern as written in the policy.
     pub fn as_str(&self) -> &str {
-        &self.source
+        self.text.get(..self.split).unwrap_or("")
     }
 
     /// True when the pattern is a lone `*` (matches everything).
@@ -102,39 +157,126 @@ impl Pattern {
 
     /// True when the pattern contains `*` or `?`.
     pub fn has_wildcard(&self) -> bool {
-        self.literal.is_none()
+        !self.tokens.as_slice().is_empty()
+    }
+
+    /// The text matched against: the folded form when there is one, else the pattern.
+    fn folded(&self) -> &str {
+        match self.text.get(self.split..) {
+            Some(f) if !f.is_empty() => f,
+            _ => self.as_str(),
+        }
     }
 
     /// Matches `text` against the whole pattern.
     pub fn matches(&self, text: &str) -> bool {
-        if let Some(lit) = &self.literal {
+        let pat = self.folded();
+        let tokens = self.tokens.as_slice();
+        if tokens.is_empty() {
             return if self.case_insensitive {
                 if text.is_ascii() {
-                    lit.eq_ignore_ascii_case(text)
+                    pat.eq_ignore_ascii_case(text)
                 } else {
-                    *lit == text.to_lowercase()
+                    pat == text.to_lowercase()
                 }
             } else {
-                lit == text
+                pat == text
             };
         }
-        if let (Some(ascii), true) = (&self.ascii, text.is_ascii()) {
-            let ci = self.case_insensitive;
-            return match_tokens(ascii, text.as_bytes(), |p, t| {
-                *p == if ci { t.to_ascii_lowercase() } else { *t }
+        if text.is_ascii() {
+            // The common `service:Prefix*` shape: a prefix comparison.
+            if let [Token::Literal { start, end }, Token::Star] = tokens {
+                let lit = pat
+                    .as_bytes()
+                    .get(*start as usize..*end as usize)
+                    .unwrap_or(&[]);
+                return text.as_bytes().get(..lit.len()).is_some_and(|head| {
+                    if self.case_insensitive {
+                        head.eq_ignore_ascii_case(lit)
+                    } else {
+                        head == lit
+                    }
+                });
+            }
+            // One byte is one character; the pattern's non-ASCII bytes never match.
+            return match_tokens(
+                tokens,
+                pat.as_bytes(),
+                text.as_bytes(),
+                self.case_insensitive,
+                false,
+            );
+        }
+        let folded;
+        let text = if self.case_insensitive {
+            folded = text.to_lowercase();
+            folded.as_str()
+        } else {
+            text
+        };
+        match_tokens(tokens, pat.as_bytes(), text.as_bytes(), false, true)
+    }
+}
+
+/// Splits folded pieces into tokens: consecutive stars collapse, literal runs span pieces.
+fn tokenize<'a>(pieces: impl IntoIterator<Item = (&'a str, bool)>, tokens: &mut Tokens) {
+    let mut offset = 0usize;
+    let mut run_start: Option<usize> = None;
+    let close = |tokens: &mut Tokens, run_start: &mut Option<usize>, end: usize| {
+        if let Some(start) = run_start.take() {
+            tokens.push(Token::Literal {
+                start: u32::try_from(start).unwrap_or(u32::MAX),
+                end: u32::try_from(end).unwrap_or(u32::MAX),
             });
         }
-        let chars: Vec<char> = if self.case_insensitive {
-            text.to_lowercase().chars().collect()
-        } else {
-            text.chars().collect()
-        };
-        match_tokens(&self.tokens, &chars, |p, t| p == t)
+    };
+    for (text, live) in pieces {
+        for (i, b) in text.bytes().enumerate() {
+            let at = offset + i;
+            match b {
+                b'*' if live => {
+                    close(tokens, &mut run_start, at);
+                    if tokens.last() != Some(&Token::Star) {
+                        tokens.push(Token::Star);
+                    }
+                }
+                b'?' if live => {
+                    close(tokens, &mut run_start, at);
+                    tokens.push(Token::Question);
+                }
+                _ => {
+                    if run_start.is_none() {
+                        run_start = Some(at);
+                    }
+                }
+            }
+        }
+        offset += text.len();
+    }
+    close(tokens, &mut run_start, offset);
+}
+
+/// Width of the UTF-8 character starting with `lead`.
+fn char_width(lead: u8) -> usize {
+    match lead {
+        0..=0x7f => 1,
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        _ => 4,
     }
 }
 
 /// Glob matching with single-star backtracking: linear in practice, never exponential.
-fn match_tokens<T>(tokens: &[Token<T>], text: &[T], eq: impl Fn(&T, &T) -> bool) -> bool {
+/// `ci`: fold ASCII text bytes to lowercase. `utf8`: `?` and star steps consume one character
+/// (text and pattern are valid UTF-8 and indices stay on character boundaries).
+fn match_tokens(tokens: &[Token], pat: &[u8], text: &[u8], ci: bool, utf8: bool) -> bool {
+    let step = |i: usize| -> usize {
+        if utf8 {
+            text.get(i).map_or(1, |b| char_width(*b))
+        } else {
+            1
+        }
+    };
     let mut t = 0usize; // index into tokens
     let mut i = 0usize; // index into text
                         // Where to resume after the most recent star: (token index after star, text index).
@@ -143,22 +285,34 @@ fn match_tokens<T>(tokens: &[Token<T>], text: &[T], eq: impl Fn(&T, &T) -> bool)
         match tokens.get(t) {
             Some(Token::Star) => {
                 t += 1;
+                if t == tokens.len() {
+                    // A trailing star swallows the rest.
+                    return true;
+                }
                 resume = Some((t, i));
                 continue;
             }
             Some(Token::Question) if i < text.len() => {
                 t += 1;
-                i += 1;
+                i += step(i);
                 continue;
             }
-            Some(Token::Literal(lit))
-                if text
-                    .get(i..i + lit.len())
-                    .is_some_and(|w| w.iter().zip(lit.iter()).all(|(t, p)| eq(p, t))) =>
-            {
-                t += 1;
-                i += lit.len();
-                continue;
+            Some(&Token::Literal { start, end }) => {
+                let lit = pat.get(start as usize..end as usize).unwrap_or(&[]);
+                let hit = text.get(i..i + lit.len()).is_some_and(|w| {
+                    if ci {
+                        w.iter()
+                            .zip(lit.iter())
+                            .all(|(t, p)| t.to_ascii_lowercase() == *p)
+                    } else {
+                        w == lit
+                    }
+                });
+                if hit {
+                    t += 1;
+                    i += lit.len();
+                    continue;
+                }
             }
             None if i == text.len() => return true,
             _ => {}
@@ -166,9 +320,10 @@ fn match_tokens<T>(tokens: &[Token<T>], text: &[T], eq: impl Fn(&T, &T) -> bool)
         // Mismatch: let the last star swallow one more character, or fail.
         match resume {
             Some((rt, ri)) if ri < text.len() => {
-                resume = Some((rt, ri + 1));
+                let ni = ri + step(ri);
+                resume = Some((rt, ni));
                 t = rt;
-                i = ri + 1;
+                i = ni;
             }
             _ => return false,
         }
@@ -212,6 +367,22 @@ mod tests {
         let p = Pattern::new("arn:aws:cloudtrail:*:111111111111:trail/*", false);
         assert!(p.matches("arn:aws:cloudtrail:us-east-1:111111111111:trail/management"));
         assert!(!p.matches("arn:aws:cloudtrail:us-east-1:222222222222:trail/management"));
+    }
+
+    #[test]
+    fn non_ascii_text_and_patterns() {
+        assert!(Pattern::new("Ä*", true).matches("äbc"));
+        assert!(Pattern::new("a*", true).matches("AÄ"));
+        assert!(!Pattern::new("a?c", false).matches("aÄÄc"));
+        assert!(Pattern::new("a??c", false).matches("aÄÄc"));
+        assert!(Pattern::new("*é", false).matches("ééé"));
+        assert!(Pattern::new("Straße", true).matches("STRAßE"));
+        assert!(!Pattern::new("é", false).matches("e"));
+        // Literal pieces keep `*` and `?` as plain characters.
+        let p = Pattern::from_segments([("a*", true), ("*?", false)], false);
+        assert!(p.matches("axyz*?"));
+        assert!(!p.matches("axyz*x"));
+        assert!(!Pattern::from_segments([("*", false)], false).has_wildcard());
     }
 
     #[test]

@@ -181,19 +181,20 @@ impl ArnPattern {
 
 /// Splits an ARN into six components: the resource part keeps any further colons.
 pub fn split_arn(text: &str) -> Option<[&str; 6]> {
-    let mut it = text.splitn(6, ':');
-    let parts = [
-        it.next()?,
-        it.next()?,
-        it.next()?,
-        it.next()?,
-        it.next()?,
-        it.next()?,
-    ];
-    if parts[0] != "arn" {
+    // `:` is ASCII, so every cut is on a character boundary.
+    fn cut(s: &str) -> Option<(&str, &str)> {
+        let i = s.bytes().position(|b| b == b':')?;
+        Some((s.get(..i)?, s.get(i + 1..)?))
+    }
+    let (arn, rest) = cut(text)?;
+    if arn != "arn" {
         return None;
     }
-    Some(parts)
+    let (partition, rest) = cut(rest)?;
+    let (service, rest) = cut(rest)?;
+    let (region, rest) = cut(rest)?;
+    let (account, resource) = cut(rest)?;
+    Some([arn, partition, service, region, account, resource])
 }
 
 /// An IPv4 or IPv6 network.
