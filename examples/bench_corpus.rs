@@ -260,7 +260,9 @@ fn main() -> Result<()> {
     let mut out = BufWriter::new(File::create(&verdicts_path)?);
     for item in &items {
         let report = check_text(&item.text, &input);
-        let findings: Vec<&str> = report.findings.iter().map(|f| f.id.as_str()).collect();
+        let mut findings: Vec<&str> = report.findings.iter().map(|f| f.id.as_str()).collect();
+        findings.sort_unstable();
+        findings.dedup();
         let line = match Policy::parse(&item.text) {
             Ok(policy) => {
                 let mut verdicts = Map::new();

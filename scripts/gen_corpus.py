@@ -256,6 +256,72 @@ def deny_statement(rng):
     return st, f"deny:{kind}"
 
 
+def edge_statement(rng):
+    """Less common but valid shapes that exercise the evaluation rules (set operators on
+    kms:EncryptionContextKeys, policy variables, key-name case, NotPrincipal/NotAction, ...)."""
+    ct = {"Service": "cloudtrail.amazonaws.com"}
+    kind = rng.choice([
+        "ctx-keys-any", "ctx-keys-single", "ctx-keys-all", "variable-caller", "key-case",
+        "ignore-case", "not-principal-deny", "not-action-reader", "ifexists-source",
+        "other-region-key", "literal-star-arn", "service-bool-deny",
+    ])
+    encrypt = {"Sid": f"Edge {kind}", "Effect": "Allow", "Principal": ct,
+               "Action": "kms:GenerateDataKey*", "Resource": "*"}
+    if kind == "ctx-keys-any":
+        encrypt["Condition"] = {"ForAnyValue:StringEquals": {
+            "kms:EncryptionContextKeys": "aws:cloudtrail:arn"},
+            "StringEquals": {"aws:SourceArn": TRAIL_ARN}}
+        return encrypt, kind
+    if kind == "ctx-keys-single":
+        encrypt["Condition"] = {"StringEquals": {
+            "kms:EncryptionContextKeys": "aws:cloudtrail:arn", "aws:SourceArn": TRAIL_ARN}}
+        return encrypt, kind
+    if kind == "ctx-keys-all":
+        encrypt["Condition"] = {"ForAllValues:StringEquals": {
+            "kms:EncryptionContextKeys": "aws:cloudtrail:arn"},
+            "StringEquals": {"aws:SourceArn": TRAIL_ARN}}
+        return encrypt, kind
+    if kind == "variable-caller":
+        return {"Sid": "Edge readers in their own account", "Effect": "Allow",
+                "Principal": {"AWS": [f"arn:aws:iam::{ACCOUNT}:role/LogReader",
+                                      f"arn:aws:iam::{OTHER}:role/SecurityAudit"]},
+                "Action": "kms:Decrypt", "Resource": "*",
+                "Condition": {"StringEquals": {"kms:CallerAccount": "${aws:PrincipalAccount}"}}}, kind
+    if kind == "key-case":
+        encrypt["Condition"] = {"StringEquals": {"AWS:SourceArn": TRAIL_ARN},
+                                "StringLike": {"KMS:EncryptionContext:aws:cloudtrail:arn":
+                                               f"arn:aws:cloudtrail:*:{ACCOUNT}:trail/*"}}
+        return encrypt, kind
+    if kind == "ignore-case":
+        encrypt["Condition"] = {"StringEqualsIgnoreCase": {"aws:SourceArn": TRAIL_ARN.upper()}}
+        return encrypt, kind
+    if kind == "not-principal-deny":
+        return {"Sid": "Edge deny all but admins", "Effect": "Deny",
+                "NotPrincipal": {"AWS": [f"arn:aws:iam::{ACCOUNT}:root",
+                                         f"arn:aws:iam::{ACCOUNT}:role/KeyAdmin"]},
+                "Action": ["kms:ScheduleKeyDeletion", "kms:PutKeyPolicy"], "Resource": "*"}, kind
+    if kind == "not-action-reader":
+        return {"Sid": "Edge reader NotAction", "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/LogReader"},
+                "NotAction": ["kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:Create*"],
+                "Resource": "*"}, kind
+    if kind == "ifexists-source":
+        encrypt["Condition"] = {"StringEqualsIfExists": {"aws:SourceArn": TRAIL_ARN}}
+        return encrypt, kind
+    if kind == "other-region-key":
+        encrypt["Resource"] = KEY_ARN.replace("us-east-1", "us-west-2")
+        encrypt["Condition"] = {"StringEquals": {"aws:SourceArn": TRAIL_ARN}}
+        return encrypt, kind
+    if kind == "literal-star-arn":
+        encrypt["Condition"] = {"StringEquals": {
+            "aws:SourceArn": f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/*"}}
+        return encrypt, kind
+    return {"Sid": "Edge deny non-service callers outside the org", "Effect": "Deny",
+            "Principal": "*", "Action": "kms:*", "Resource": "*",
+            "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"},
+                          "Bool": {"aws:PrincipalIsAWSService": "false"}}}, kind
+
+
 def filler_statement(rng, i, compact):
     if not compact:
         return reader_statement(rng, i)
@@ -317,6 +383,10 @@ def make_policy(rng, index):
         st, tag = deny_statement(rng)
         statements.append(st)
         shape.append(tag)
+    if rng.random() < 0.25:
+        st, tag = edge_statement(rng)
+        statements.append(st)
+        shape.append(f"edge:{tag}")
     # Size: most policies are small; some grow to 200 statements or 32 KB with readers.
     roll = rng.random()
     target = len(statements) if roll < 0.6 else rng.randrange(len(statements), MAX_STATEMENTS + 1)
