@@ -30,7 +30,8 @@ const KEY_ARN: &str = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd
 const TRAIL_ARN: &str = "arn:aws:cloudtrail:us-east-1:111111111111:trail/management-events";
 const OTHER_TRAIL_ARN: &str = "arn:aws:cloudtrail:us-east-1:222222222222:trail/org-trail";
 const FOREIGN_TRAIL_ARN: &str = "arn:aws:cloudtrail:us-east-1:999999999999:trail/any-trail";
-const EDS_ARN: &str = "arn:aws:cloudtrail:us-east-1:111111111111:eventdatastore/EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE";
+const EDS_ARN: &str =
+    "arn:aws:cloudtrail:us-east-1:111111111111:eventdatastore/EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE";
 const READER: &str = "arn:aws:iam::111111111111:role/LogReader";
 const CROSS_READER: &str = "arn:aws:iam::222222222222:role/SecurityAudit";
 const LAKE_USER: &str = "arn:aws:iam::111111111111:role/LakeAnalyst";
@@ -199,7 +200,10 @@ fn read_corpus(path: &str) -> Result<Vec<Item>> {
             continue;
         }
         let v: Value = serde_json::from_str(&line)?;
-        let id = v.get("id").and_then(Value::as_str).ok_or("item without id")?;
+        let id = v
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or("item without id")?;
         let text = v
             .get("policy")
             .and_then(Value::as_str)
