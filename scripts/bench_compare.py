@@ -174,6 +174,19 @@ def compare(corpus, trailkey, iam_simulate=None, parliament=None, policyuniverse
     return sorted(groups.values(), key=lambda d: (d.tool, d.reason_key is not None, d.question))
 
 
+def agreement(trailkey, iam_simulate):
+    """(equal, compared) request verdicts over the policies both tools read as valid."""
+    same = total = 0
+    for pid, tk in trailkey.items():
+        sim = (iam_simulate or {}).get(pid)
+        if not tk["valid"] or not sim or not sim["valid"]:
+            continue
+        for rid, verdict in tk["verdicts"].items():
+            total += 1
+            same += sim["verdicts"].get(rid) == verdict
+    return same, total
+
+
 def fmt_rate(x):
     if x is None:
         return "–"
@@ -291,14 +304,19 @@ def main(argv=None):
 
     corpus = read_jsonl(corpus_path)
     summaries = summaries_from(o)
-    diffs = compare(corpus, read_jsonl(os.path.join(o, "trailkey.jsonl")), maybe("iam-simulate"),
-                    maybe("parliament"), maybe("policyuniverse"))
+    trailkey = read_jsonl(os.path.join(o, "trailkey.jsonl"))
+    sim = maybe("iam-simulate")
+    diffs = compare(corpus, trailkey, sim, maybe("parliament"), maybe("policyuniverse"))
     tk = summaries.get("trailkey", {})
     meta = [
         f"Corpus: {len(corpus)} policies (seed {args.seed}), {tk.get('valid_policies', '?')} valid; "
         f"{tk.get('requests_per_policy', '?')} simulated requests per valid policy. "
         f"Items/s: median of {args.rounds} rounds, each ≥ {args.min_seconds} s.",
     ]
+    if sim:
+        same, total = agreement(trailkey, sim)
+        meta.append(f"iam-simulate and trailkey agree on {same} of {total} request verdicts "
+                    "(Allow / ExplicitDeny / ImplicitDeny) for the policies both read as valid.")
     demo = summaries.get("iam-simulate", {}).get("runSimulation_demo")
     if demo:
         meta.append(
