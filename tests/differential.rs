@@ -28,9 +28,13 @@ const ACCOUNT: &str = "111122223333";
 const OTHER_ACCOUNT: &str = "444455556666";
 const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/k";
 
+/// `cases` per property; `PROPTEST_CASES` overrides it for a deeper run.
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
-        cases,
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(cases),
         failure_persistence: None,
         ..ProptestConfig::default()
     }
@@ -87,7 +91,10 @@ impl Op {
     }
 
     fn negated(self) -> bool {
-        matches!(self, Op::StringNotEquals | Op::StringNotLike | Op::ArnNotLike)
+        matches!(
+            self,
+            Op::StringNotEquals | Op::StringNotLike | Op::ArnNotLike
+        )
     }
 }
 
@@ -133,7 +140,10 @@ fn who_json(w: &Who) -> (&'static str, String) {
 
 fn stmt_json(s: &Stmt) -> Value {
     let mut m = serde_json::Map::new();
-    m.insert("Effect".into(), json!(if s.allow { "Allow" } else { "Deny" }));
+    m.insert(
+        "Effect".into(),
+        json!(if s.allow { "Allow" } else { "Deny" }),
+    );
     if let Some((not, who)) = &s.principal {
         let name = if *not { "NotPrincipal" } else { "Principal" };
         let value = if !*not && who.contains(&Who::Everyone) {
@@ -160,7 +170,11 @@ fn stmt_json(s: &Stmt) -> Value {
     if !s.conditions.is_empty() {
         let mut block = serde_json::Map::new();
         for c in &s.conditions {
-            let op = format!("{}{}", c.op.name(), if c.if_exists { "IfExists" } else { "" });
+            let op = format!(
+                "{}{}",
+                c.op.name(),
+                if c.if_exists { "IfExists" } else { "" }
+            );
             let keys = block.entry(op).or_insert_with(|| json!({}));
             keys.as_object_mut()
                 .unwrap()
@@ -214,7 +228,10 @@ fn arn_like(pattern: &str, value: &str) -> bool {
         // Not an ARN pattern: `*` alone matches any value; anything else starting `arn:` no ARN.
         return !pattern.starts_with("arn:") && wildcard(pattern, false).is_match(value);
     }
-    v.len() == 6 && p.iter().zip(&v).all(|(p, v)| wildcard(p, false).is_match(v))
+    v.len() == 6
+        && p.iter()
+            .zip(&v)
+            .all(|(p, v)| wildcard(p, false).is_match(v))
 }
 
 /// The request principal as the reference sees it.
@@ -668,14 +685,30 @@ fn key_statement() -> impl Strategy<Value = Stmt> {
         conditions(),
     )
         .prop_map(
-            |(allow, not_principal, mut who, not_action, actions, not_resource, resources, conditions)| {
+            |(
+                allow,
+                not_principal,
+                mut who,
+                not_action,
+                actions,
+                not_resource,
+                resources,
+                conditions,
+            )| {
                 // `NotPrincipal: "*"` names everyone; keep NotPrincipal to named principals.
                 if not_principal {
                     who.retain(|w| *w != Who::Everyone);
                 }
                 Stmt {
                     allow,
-                    principal: Some((not_principal && !who.is_empty(), if who.is_empty() { vec![Who::Everyone] } else { who })),
+                    principal: Some((
+                        not_principal && !who.is_empty(),
+                        if who.is_empty() {
+                            vec![Who::Everyone]
+                        } else {
+                            who
+                        },
+                    )),
                     not_action,
                     actions,
                     not_resource,
@@ -895,7 +928,11 @@ fn arn_like_wildcard_stays_inside_its_component() {
     let key = [role_statement(
         true,
         "kms:Decrypt",
-        vec![cond(Op::ArnLike, "aws:SourceArn", "arn:aws:cloudtrail:*:trail/t")],
+        vec![cond(
+            Op::ArnLike,
+            "aws:SourceArn",
+            "arn:aws:cloudtrail:*:trail/t",
+        )],
     )];
     decided(
         &key,
@@ -907,7 +944,11 @@ fn arn_like_wildcard_stays_inside_its_component() {
     let key = [role_statement(
         true,
         "kms:Decrypt",
-        vec![cond(Op::StringLike, "aws:SourceArn", "arn:aws:cloudtrail:*:trail/t")],
+        vec![cond(
+            Op::StringLike,
+            "aws:SourceArn",
+            "arn:aws:cloudtrail:*:trail/t",
+        )],
     )];
     decided(
         &key,
@@ -949,7 +990,11 @@ fn negated_operator_without_the_key_holds() {
         role_statement(
             false,
             "kms:Decrypt",
-            vec![cond(Op::ArnNotLike, "aws:SourceArn", "arn:aws:cloudtrail:*:*:trail/*")],
+            vec![cond(
+                Op::ArnNotLike,
+                "aws:SourceArn",
+                "arn:aws:cloudtrail:*:*:trail/*",
+            )],
         ),
     ];
     decided(&key, None, &role_request(Vec::new()), Outcome::ExplicitDeny);
@@ -980,5 +1025,10 @@ fn account_grant_needs_an_identity_policy_and_a_deny_there_wins() {
     let req = role_request(Vec::new());
     decided(&key, Some(&[]), &req, Outcome::ImplicitDeny);
     decided(&key, Some(&[vec![allow.clone()]]), &req, Outcome::Allow);
-    decided(&key, Some(&[vec![allow, deny]]), &req, Outcome::ExplicitDeny);
+    decided(
+        &key,
+        Some(&[vec![allow, deny]]),
+        &req,
+        Outcome::ExplicitDeny,
+    );
 }
