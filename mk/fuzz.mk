@@ -22,6 +22,7 @@ fuzz: fuzz-corpus
 	@command -v cargo-fuzz >/dev/null || { echo "fuzz: run 'cargo install cargo-fuzz --locked' first"; exit 1; }
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
-	  (cd fuzz && env -u CARGO_TARGET_DIR cargo fuzz run -s none $$t -- \
+	  dict=""; if [ $$t = policy_check ]; then dict="-dict=policy.dict"; fi; \
+	  (cd fuzz && env -u CARGO_TARGET_DIR cargo fuzz run -s none $$t -- $$dict \
 	    -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAX_LEN) -timeout=10 -print_final_stats=1); \
 	done
