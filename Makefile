@@ -10,6 +10,7 @@ help:
 	@echo "make build   build the CLI and the Config rule"
 	@echo "make test    everything CI runs: fmt, clippy, unit + integration tests, template validation"
 	@echo "make demo    the full local demo against a local AWS (moto)"
+	@echo "make fuzz    run every fuzz target for 5 minutes (stable Rust, needs cargo-fuzz; see fuzz/README.md)"
 
 build:
 	cargo build --bins
