@@ -5,11 +5,12 @@ export CARGO_TERM_COLOR ?= never
 
 VENV_DIR  ?= $(CURDIR)/.venv
 
-.PHONY: help build test unit lint fmt clippy demo
+.PHONY: help build test unit lint fmt clippy demo demo-offline
 help:
 	@echo "make build   build the CLI and the Config rule"
 	@echo "make test    everything CI runs: fmt, clippy, unit + integration tests, template validation"
-	@echo "make demo    the full local demo against a local AWS (moto)"
+	@echo "make demo    the full local demo against a local AWS (moto): scan + replay, one table"
+	@echo "make demo-offline  the checker alone on the documented scenarios (no AWS, no Python)"
 	@echo "make fuzz    run every fuzz target for 5 minutes (stable Rust, needs cargo-fuzz; see fuzz/README.md)"
 
 build:
@@ -33,5 +34,8 @@ unit:
 test: fmt clippy unit $(TEST_EXTRA)
 	@echo "make test: all checks passed"
 
-demo:
+# The local-AWS demo (moto); `make demo-offline` is the checker alone on the seed scenarios.
+demo: demo-aws
+
+demo-offline:
 	scripts/demo_check.sh
