@@ -72,3 +72,11 @@ lambda-zip: deploy-venv
 # .aws-sam/build for `sam deploy`. SAM_TEMPLATE=deploy/org-central.yaml builds organization mode.
 sam-build: deploy-venv
 	$(DEPLOY_ENV) sam build --template-file $(SAM_TEMPLATE)
+
+# The real Lambda runtime, locally: trailkey-rule under `cargo lambda watch`, invoked with
+# `cargo lambda invoke --data-file` against a seeded moto (scripts/lambda_local.sh). In make test.
+.PHONY: lambda-local
+lambda-local: deploy-venv moto-venv
+	VENV_DIR="$(VENV_DIR)" scripts/lambda_local.sh
+
+TEST_EXTRA += lambda-local

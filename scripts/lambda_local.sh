@@ -5,7 +5,7 @@
 # one trail. Asserts the invocation results and the error a bad event returns.
 #
 #   1. moto on a free loopback port; one key + trail `management-events` (scripts/seed_scale.py)
-#   2. cargo lambda watch --only-lambda-apis --ignore-changes -P PORT --bin trailkey-rule,
+#   2. cargo lambda watch --ignore-changes -P PORT --bin trailkey-rule,
 #      with the function's environment pointing the SDK at moto (AWS_ENDPOINT_URL, credentials
 #      of an assumed role in 111111111111)
 #   3. cargo lambda invoke trailkey-rule --data-file <event> for: a trail without a key
@@ -45,6 +45,9 @@ trap 'exit 143' TERM
 
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+step "building trailkey-rule (cargo lambda watch then starts it from the same build)"
+cargo build --bin trailkey-rule
+
 step "starting moto"
 export MOTO_LOG="$WORK/moto.log"
 read -r MOTO_PORT MOTO_PID <<<"$(scripts/moto.sh start)"
@@ -59,7 +62,7 @@ eval "$("$PY" scripts/assume_role.py --endpoint "$ENDPOINT" --account 1111111111
 LAMBDA_PORT="$(free_port)"
 step "cargo lambda watch on 127.0.0.1:$LAMBDA_PORT"
 set -m
-"$CARGO_LAMBDA" lambda watch --only-lambda-apis --ignore-changes \
+"$CARGO_LAMBDA" lambda watch --ignore-changes \
   -A 127.0.0.1 -P "$LAMBDA_PORT" --bin trailkey-rule \
   --env-var "AWS_ENDPOINT_URL=$ENDPOINT" \
   --env-var "AWS_REGION=us-east-1" \

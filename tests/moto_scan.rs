@@ -392,11 +392,27 @@ fn periodic_sweep_of_200_trails_and_keys_evaluates_each_once() {
     let (code, out, stderr) = m.trailkey(&[
         "replay",
         "--no-event-data-stores",
+        "--call-counts",
         &periodic.path().display().to_string(),
     ]);
     assert_eq!(code, 0, "{stderr}");
     let got = evaluations(&out);
     assert_eq!(got.len(), 400);
+    // The floor of AWS calls: each distinct key read once (GetKeyPolicy + DescribeKey), one
+    // DescribeTrails (CloudTrail returns every trail in one reply), ceil(400 / 100) puts.
+    let calls: Value = stderr
+        .lines()
+        .find_map(|l| serde_json::from_str::<Value>(l).ok())
+        .unwrap_or_else(|| panic!("no call counts in {stderr}"));
+    assert_eq!(
+        calls["aws_calls"],
+        serde_json::json!({
+            "cloudtrail:DescribeTrails": 1,
+            "config:PutEvaluations": 4,
+            "kms:DescribeKey": 200,
+            "kms:GetKeyPolicy": 200,
+        })
+    );
     let mut want = std::collections::BTreeMap::new();
     for k in seeded["keys"].as_array().unwrap() {
         let c = if k["broken"] == true {

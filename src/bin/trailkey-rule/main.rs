@@ -48,7 +48,16 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             let result = handle(aws, assumer, &event.payload).await;
             trailkey::handler::log_outcome(&result);
             match result {
-                Ok(evaluations) => Ok(serde_json::json!({"evaluations": evaluations.len()})),
+                // Config ignores the reply; it is for `cargo lambda invoke` and test invokes.
+                Ok(evaluations) => Ok(serde_json::json!({
+                    "put": evaluations.len(),
+                    "evaluations": evaluations.iter().map(|e| serde_json::json!({
+                        "ComplianceResourceType": e.resource_type,
+                        "ComplianceResourceId": e.resource_id,
+                        "ComplianceType": e.compliance.as_str(),
+                        "Annotation": e.annotation,
+                    })).collect::<Vec<_>>(),
+                })),
                 Err(err) => Err(RuleFailure(err)),
             }
         },

@@ -38,6 +38,9 @@ pub struct ScanArgs {
     /// lacks it); the output says event data stores were not checked.
     #[arg(long)]
     pub no_event_data_stores: bool,
+    /// Print the AWS calls made (HTTP attempts per operation, retries included) to stderr as JSON.
+    #[arg(long)]
+    pub call_counts: bool,
 }
 
 #[derive(Debug, Args)]
@@ -48,6 +51,9 @@ pub struct ReplayArgs {
     /// Set the rule parameter `checkEventDataStores` to `false` in every event.
     #[arg(long)]
     pub no_event_data_stores: bool,
+    /// Print the AWS calls made (HTTP attempts per operation, retries included) to stderr as JSON.
+    #[arg(long)]
+    pub call_counts: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

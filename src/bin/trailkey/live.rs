@@ -3,20 +3,28 @@
 use crate::args::{CheckFormat, ReplayArgs, ScanArgs};
 use serde_json::json;
 use std::io::{IsTerminal, Write};
-use trailkey::aws::{RuleAws, SdkAssumeRole, SdkAws};
+use trailkey::aws::{CallCounts, RuleAws, SdkAssumeRole, SdkAws};
 use trailkey::checker::{check_text, CheckInput, Compliance, Report};
 use trailkey::report::{render, Format};
 
-async fn clients() -> (SdkAws, SdkAssumeRole) {
-    let conf = trailkey::aws::load_sdk_config().await;
+async fn clients(counts: &CallCounts) -> (SdkAws, SdkAssumeRole) {
+    let conf = counts.instrument(&trailkey::aws::load_sdk_config().await);
     (SdkAws::new(&conf), SdkAssumeRole::new(&conf))
+}
+
+/// `--call-counts`: one JSON line on stderr, `{"aws_calls": {"kms:GetKeyPolicy": N, ..}}`.
+fn print_counts(enabled: bool, counts: &CallCounts) {
+    if enabled {
+        eprintln!("{}", json!({ "aws_calls": counts.snapshot() }));
+    }
 }
 
 /// Exit 0 compliant, 1 non-compliant, 2 when anything could not be read.
 pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
     // Validate the options before any AWS call.
     crate::apply_requirements(&a.requirements, &mut CheckInput::new(""))?;
-    let (aws, _) = clients().await;
+    let counts = CallCounts::new();
+    let (aws, _) = clients(&counts).await;
     let mut errors: Vec<(String, String)> = Vec::new();
     let trails = aws.trails().await.map_err(|e| e.to_string())?;
     let stores = if a.no_event_data_stores {
@@ -111,6 +119,7 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
             }
         }
     }
+    print_counts(a.call_counts, &counts);
     if a.no_event_data_stores {
         eprintln!("trailkey: event data stores were not checked (--no-event-data-stores)");
     }
@@ -128,7 +137,8 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
 
 /// Prints the evaluations put for each event, as one JSON array.
 pub async fn replay(a: &ReplayArgs) -> Result<u8, String> {
-    let (aws, assumer) = clients().await;
+    let counts = CallCounts::new();
+    let (aws, assumer) = clients(&counts).await;
     let mut all = Vec::new();
     let mut failed = false;
     for path in &a.events {
@@ -160,6 +170,7 @@ pub async fn replay(a: &ReplayArgs) -> Result<u8, String> {
         }
     }
     println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
+    print_counts(a.call_counts, &counts);
     Ok(if failed { 2 } else { 0 })
 }
 
