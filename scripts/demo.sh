@@ -74,13 +74,35 @@ case "$scan_rc" in
   *) step "scan failed with exit $scan_rc" ;;
 esac
 
+# The sample events name K1 by a fixed id; moto picks key ids at random. The events are copied
+# with K1 replaced by the seeded `compliant` key, which (like K1) protects trail management-events
+# of 111111111111. Two moto gaps, covered by tests/handler_events.rs instead, are worked around
+# here and said so: PutEvaluations accepts only the TESTMODE token (event 10's real-looking token
+# is replaced), and GetResourceConfigHistory does not know KMS keys (event 09 is skipped).
+mkdir -p "$WORK/events"
+"$PY" - "$WORK/seed.json" "$WORK/events" <<'PYEOF'
+import glob, json, os, sys
+seed, out = json.load(open(sys.argv[1])), sys.argv[2]
+k1 = "1234abcd-12ab-34cd-56ef-1234567890ab"
+compliant = seed["keys"]["compliant"].rsplit("/", 1)[1]
+for path in sorted(glob.glob("events/*.json")):
+    name = os.path.basename(path)
+    if name.startswith("09-"):
+        print(f"demo: skipping {name}: moto's GetResourceConfigHistory does not know KMS keys",
+              file=sys.stderr)
+        continue
+    text = open(path).read().replace(k1, compliant)
+    event = json.loads(text)
+    event["resultToken"] = "TESTMODE"
+    json.dump(event, open(os.path.join(out, name), "w"), indent=2)
+PYEOF
 replay_args=()
 shopt -s nullglob
-events=(events/*.json)
+events=("$WORK"/events/*.json)
 shopt -u nullglob
 replay_rc=0
 if ((${#events[@]})); then
-  step "trailkey replay events/*.json (${#events[@]} events)"
+  step "trailkey replay --no-event-data-stores events/*.json (${#events[@]} events)"
   "$TRAILKEY" replay --no-event-data-stores "${events[@]}" >"$WORK/replay.json" || replay_rc=$?
   # Like scan: 1 may mean "non-compliant evaluations", not a failure.
   if ((replay_rc > 1)); then
@@ -94,7 +116,6 @@ fi
 echo
 # Keys with fixed ids in events/*.json (see events/README.md), named for the table.
 "$PY" scripts/demo_table.py --seed "$WORK/seed.json" --scan "$WORK/scan.json" "${replay_args[@]}" \
-  --name "events:K1=1234abcd-12ab-34cd-56ef-1234567890ab" \
   --name "events:K2=22222222-2222-2222-2222-222222222222" \
   --name "events:aws/s3=0987dcba-09fe-87dc-65ba-ab0987654321"
 
