@@ -87,7 +87,7 @@ invoke() {
   "$CARGO_LAMBDA" lambda invoke trailkey-rule -A 127.0.0.1 -P "$LAMBDA_PORT" \
     --data-file "$1" --output-format json 2>&1
 }
-T1_ARN="arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+K1_ARN="arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 step "invoke: events/07-trail-without-key.json"
 out="$(invoke events/07-trail-without-key.json)" || fail "invoke 07: $out"
@@ -95,7 +95,7 @@ grep -q '"ComplianceType": *"NON_COMPLIANT"' <<<"$out" || fail "07: want NON_COM
 grep -q 'TRAIL_NOT_ENCRYPTED' <<<"$out" || fail "07: want TRAIL_NOT_ENCRYPTED, got: $out"
 
 step "invoke: events/06-trail-created-with-key.json (with the seeded key)"
-sed "s#$T1_ARN#$KEY_ARN#g; s#1234abcd-12ab-34cd-56ef-1234567890ab#$KEY_ID#g" \
+sed "s#$K1_ARN#$KEY_ARN#g; s#1234abcd-12ab-34cd-56ef-1234567890ab#$KEY_ID#g" \
   events/06-trail-created-with-key.json >"$WORK/06.json"
 out="$(invoke "$WORK/06.json")" || fail "invoke 06: $out"
 grep -q '"ComplianceResourceId": *"management-events"' <<<"$out" || fail "06: no trail evaluation: $out"

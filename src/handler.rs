@@ -277,22 +277,31 @@ impl Run<'_> {
             }
             Err(e) => self.errors.push(e),
         }
+        facts.event_data_stores = self
+            .event_data_stores()
+            .await
+            .into_iter()
+            .filter(|e| {
+                e.kms_key_id
+                    .as_deref()
+                    .is_some_and(|k| same_key(k, &facts.key_arn))
+            })
+            .map(|e| e.arn)
+            .collect();
+    }
+
+    /// The account's event data stores: never listed with `checkEventDataStores=false`; a failed
+    /// listing is recorded (the invocation fails after the put) and counts as none.
+    async fn event_data_stores(&mut self) -> Vec<EventDataStoreInfo> {
         if self.params.skip_event_data_stores {
-            return;
+            return Vec::new();
         }
         match self.aws.event_data_stores().await {
-            Ok(list) => {
-                facts.event_data_stores = list
-                    .into_iter()
-                    .filter(|e| {
-                        e.kms_key_id
-                            .as_deref()
-                            .is_some_and(|k| same_key(k, &facts.key_arn))
-                    })
-                    .map(|e| e.arn)
-                    .collect()
+            Ok(s) => s,
+            Err(e) => {
+                self.errors.push(e);
+                Vec::new()
             }
-            Err(e) => self.errors.push(e),
         }
     }
 
@@ -326,17 +335,7 @@ impl Run<'_> {
                 Vec::new()
             }
         };
-        let stores = if self.params.skip_event_data_stores {
-            Vec::new()
-        } else {
-            match self.aws.event_data_stores().await {
-                Ok(s) => s,
-                Err(e) => {
-                    self.errors.push(e);
-                    Vec::new()
-                }
-            }
-        };
+        let stores = self.event_data_stores().await;
         for t in trails.iter().filter(|t| t.kms_key_id.is_none()) {
             self.trail_unencrypted(&t.name, ordering);
         }
