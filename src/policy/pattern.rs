@@ -70,20 +70,15 @@ pub struct Pattern {
 impl Pattern {
     /// Parses `text`; `case_insensitive` folds both sides to lowercase when matching.
     pub fn new(text: &str, case_insensitive: bool) -> Self {
-        let mut buf;
-        if case_insensitive
-            && text
-                .bytes()
-                .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
-        {
+        let mut buf = String::with_capacity(text.len());
+        buf.push_str(text);
+        // ASCII patterns are compared with `eq_ignore_ascii_case` and keep no folded copy.
+        if case_insensitive && !text.is_ascii() {
             let folded = text.to_lowercase();
-            buf = String::with_capacity(text.len() + folded.len());
-            buf.push_str(text);
             if folded != text {
+                buf.reserve_exact(folded.len());
                 buf.push_str(&folded);
             }
-        } else {
-            buf = text.to_string();
         }
         let mut tokens = Tokens::EMPTY;
         if text.bytes().any(|b| b == b'*' || b == b'?') {
@@ -168,6 +163,18 @@ impl Pattern {
         }
     }
 
+    /// The lowercase pattern for non-ASCII text: the stored folded copy, or (ASCII patterns,
+    /// which keep none) the ASCII lowercase of the pattern, which is its full lowercase.
+    fn folded_pattern(&self) -> std::borrow::Cow<'_, str> {
+        match self.text.get(self.split..) {
+            Some(f) if !f.is_empty() => std::borrow::Cow::Borrowed(f),
+            _ if self.as_str().is_ascii() => {
+                std::borrow::Cow::Owned(self.as_str().to_ascii_lowercase())
+            }
+            _ => std::borrow::Cow::Borrowed(self.as_str()),
+        }
+    }
+
     /// Matches `text` against the whole pattern.
     pub fn matches(&self, text: &str) -> bool {
         let pat = self.folded();
@@ -177,7 +184,7 @@ impl Pattern {
                 if text.is_ascii() {
                     pat.eq_ignore_ascii_case(text)
                 } else {
-                    pat == text.to_lowercase()
+                    self.folded_pattern().as_ref() == text.to_lowercase()
                 }
             } else {
                 pat == text
@@ -207,13 +214,11 @@ impl Pattern {
                 false,
             );
         }
-        let folded;
-        let text = if self.case_insensitive {
-            folded = text.to_lowercase();
-            folded.as_str()
-        } else {
-            text
-        };
+        if !self.case_insensitive {
+            return match_tokens(tokens, pat.as_bytes(), text.as_bytes(), false, true);
+        }
+        let text = text.to_lowercase();
+        let pat = self.folded_pattern();
         match_tokens(tokens, pat.as_bytes(), text.as_bytes(), false, true)
     }
 }
@@ -267,7 +272,7 @@ fn char_width(lead: u8) -> usize {
 }
 
 /// Glob matching with single-star backtracking: linear in practice, never exponential.
-/// `ci`: fold ASCII text bytes to lowercase. `utf8`: `?` and star steps consume one character
+/// `ci`: compare ASCII letters case-insensitively (the pattern is folded or ASCII). `utf8`: `?` and star steps consume one character
 /// (text and pattern are valid UTF-8 and indices stay on character boundaries).
 fn match_tokens(tokens: &[Token], pat: &[u8], text: &[u8], ci: bool, utf8: bool) -> bool {
     let step = |i: usize| -> usize {
@@ -301,9 +306,9 @@ fn match_tokens(tokens: &[Token], pat: &[u8], text: &[u8], ci: bool, utf8: bool)
                 let lit = pat.get(start as usize..end as usize).unwrap_or(&[]);
                 let hit = text.get(i..i + lit.len()).is_some_and(|w| {
                     if ci {
-                        w.iter()
-                            .zip(lit.iter())
-                            .all(|(t, p)| t.to_ascii_lowercase() == *p)
+                        // The pattern is folded or ASCII: either way an ASCII-insensitive
+                        // comparison is the folded comparison.
+                        w.eq_ignore_ascii_case(lit)
                     } else {
                         w == lit
                     }

@@ -15,176 +15,398 @@ use super::super::{
 use super::{
     compile_value, is_single_valued_context_key, parse_aws_principal, valid_action, Document,
 };
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
-use std::fmt;
 
-/// A JSON value whose strings borrow from the text when they have no escapes.
+/// Nesting deeper than this goes to the slow path (a valid policy nests 6 levels at most).
+const MAX_DEPTH: usize = 32;
+
+/// One JSON value of a document, stored flat in pre-order. Strings borrow from the text when
+/// they have no escapes; containers record where their last descendant ends, so a parse makes
+/// one allocation for the whole tree (plus one per escaped string).
 #[derive(Debug)]
-pub(super) enum Node<'a> {
+enum Node<'a> {
     Null,
     Bool(bool),
-    Number(serde_json::Number),
+    /// A canonical integer of at most 18 digits, as written (what `serde_json::Number` prints).
+    Number(&'a str),
     Str(Cow<'a, str>),
-    Array(Vec<Node<'a>>),
-    Object(Vec<(Cow<'a, str>, Node<'a>)>),
+    /// Children follow in order; `end` is the index after the last descendant.
+    Array {
+        end: u32,
+    },
+    /// Children alternate key (`Str`) and value.
+    Object {
+        end: u32,
+    },
 }
 
-impl<'de> de::Deserialize<'de> for Node<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(NodeVisitor)
-    }
+/// A hand-written JSON reader that accepts a strict subset of what `serde_json` accepts:
+/// anything else (fractional or huge numbers, `-0`, surrogate escapes, deep nesting, invalid
+/// JSON) is `None`, and the slow path reads the text again with `serde_json`.
+struct Scanner<'a> {
+    text: &'a str,
+    pos: usize,
+    nodes: Vec<Node<'a>>,
 }
 
-struct NodeVisitor;
+impl<'a> Scanner<'a> {
+    fn read(text: &'a str) -> Option<Vec<Node<'a>>> {
+        let mut s = Scanner {
+            text,
+            pos: 0,
+            // About one node per 16 bytes of pretty-printed policy.
+            nodes: Vec::with_capacity(text.len() / 12 + 4),
+        };
+        s.whitespace();
+        s.value(0)?;
+        s.whitespace();
+        (s.pos == text.len()).then_some(s.nodes)
+    }
 
-impl<'de> Visitor<'de> for NodeVisitor {
-    type Value = Node<'de>;
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.pos).copied()
+    }
 
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
+    /// JSON whitespace, exactly as `serde_json` skips it.
+    fn whitespace(&mut self) {
+        let rest = self.text.as_bytes().get(self.pos..).unwrap_or_default();
+        self.pos += rest
+            .iter()
+            .take_while(|b| matches!(b, b' ' | b'\n' | b'\t' | b'\r'))
+            .count();
     }
-    fn visit_unit<E>(self) -> Result<Node<'de>, E> {
-        Ok(Node::Null)
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Node<'de>, E> {
-        Ok(Node::Bool(v))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Node<'de>, E> {
-        Ok(Node::Number(v.into()))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Node<'de>, E> {
-        Ok(Node::Number(v.into()))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Node<'de>, E> {
-        // As `serde_json::Value` does.
-        Ok(serde_json::Number::from_f64(v).map_or(Node::Null, Node::Number))
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Node<'de>, E> {
-        Ok(Node::Str(Cow::Borrowed(v)))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Node<'de>, E> {
-        Ok(Node::Str(Cow::Owned(v.to_string())))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Node<'de>, E> {
-        Ok(Node::Str(Cow::Owned(v)))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node<'de>, A::Error> {
-        // serde_json gives no size hint; start big enough for most policy arrays.
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(4));
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
+
+    fn literal(&mut self, word: &str, node: Node<'a>) -> Option<()> {
+        let rest = self.text.as_bytes().get(self.pos..)?;
+        if !rest.starts_with(word.as_bytes()) {
+            return None;
         }
-        Ok(Node::Array(items))
+        self.pos += word.len();
+        self.nodes.push(node);
+        Some(())
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
-        // A statement has up to 6 keys in practice.
-        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(6));
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            entries.push((key, map.next_value()?));
+
+    fn value(&mut self, depth: usize) -> Option<()> {
+        match self.peek()? {
+            b'"' => {
+                let s = self.string()?;
+                self.nodes.push(Node::Str(s));
+            }
+            b'{' => self.container(depth, b'}')?,
+            b'[' => self.container(depth, b']')?,
+            b't' => self.literal("true", Node::Bool(true))?,
+            b'f' => self.literal("false", Node::Bool(false))?,
+            b'n' => self.literal("null", Node::Null)?,
+            b'-' | b'0'..=b'9' => {
+                let n = self.number()?;
+                self.nodes.push(Node::Number(n));
+            }
+            _ => return None,
         }
-        Ok(Node::Object(entries))
+        Some(())
+    }
+
+    /// An object (`close` = `}`) or array (`close` = `]`); `pos` is at the opening bracket.
+    fn container(&mut self, depth: usize, close: u8) -> Option<()> {
+        if depth >= MAX_DEPTH {
+            return None;
+        }
+        let object = close == b'}';
+        let at = self.nodes.len();
+        self.nodes.push(Node::Null);
+        self.pos += 1;
+        self.whitespace();
+        if self.peek()? == close {
+            self.pos += 1;
+        } else {
+            loop {
+                self.whitespace();
+                if object {
+                    if self.peek()? != b'"' {
+                        return None;
+                    }
+                    let key = self.string()?;
+                    self.nodes.push(Node::Str(key));
+                    self.whitespace();
+                    if self.peek()? != b':' {
+                        return None;
+                    }
+                    self.pos += 1;
+                    self.whitespace();
+                }
+                self.value(depth + 1)?;
+                self.whitespace();
+                let next = self.peek()?;
+                self.pos += 1;
+                if next == close {
+                    break;
+                }
+                if next != b',' {
+                    return None;
+                }
+            }
+        }
+        let end = u32::try_from(self.nodes.len()).ok()?;
+        *self.nodes.get_mut(at)? = if object {
+            Node::Object { end }
+        } else {
+            Node::Array { end }
+        };
+        Some(())
+    }
+
+    /// A string; `pos` is at the opening quote.
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        self.pos += 1;
+        let start = self.pos;
+        let rest = self.text.as_bytes().get(start..)?;
+        let len = memchr::memchr2(b'"', b'\\', rest)?;
+        // Control characters must be escaped.
+        if rest.get(..len)?.iter().any(|&b| b < 0x20) {
+            return None;
+        }
+        self.pos = start + len;
+        if rest.get(len) == Some(&b'"') {
+            let s = self.text.get(start..self.pos)?;
+            self.pos += 1;
+            Some(Cow::Borrowed(s))
+        } else {
+            self.escaped(start).map(Cow::Owned)
+        }
+    }
+
+    /// The rest of a string that has escapes; `pos` is at the first backslash.
+    fn escaped(&mut self, start: usize) -> Option<String> {
+        let mut out = String::from(self.text.get(start..self.pos)?);
+        loop {
+            let run = self.pos;
+            while !matches!(self.peek()?, b'"' | b'\\' | 0..=0x1f) {
+                self.pos += 1;
+            }
+            out.push_str(self.text.get(run..self.pos)?);
+            match self.peek()? {
+                b'"' => {
+                    self.pos += 1;
+                    return Some(out);
+                }
+                b'\\' => {
+                    let esc = *self.text.as_bytes().get(self.pos + 1)?;
+                    self.pos += 2;
+                    out.push(match esc {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let hex = self.text.get(self.pos..self.pos + 4)?;
+                            if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                                return None;
+                            }
+                            self.pos += 4;
+                            // Surrogates (pairs or lone) are left to serde_json.
+                            char::from_u32(u32::from_str_radix(hex, 16).ok()?)?
+                        }
+                        _ => return None,
+                    });
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// An integer `serde_json` keeps as `u64`/`i64` and prints as written: no fraction or
+    /// exponent, no `-0`, at most 18 digits. Anything else goes to the slow path.
+    fn number(&mut self) -> Option<&'a str> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        let digits = self.pos;
+        match self.peek()? {
+            b'0' => self.pos += 1,
+            b'1'..=b'9' => {
+                while matches!(self.peek(), Some(b'0'..=b'9')) {
+                    self.pos += 1;
+                }
+            }
+            _ => return None,
+        }
+        if matches!(self.peek(), Some(b'.' | b'e' | b'E')) || self.pos - digits > 18 {
+            return None;
+        }
+        let n = self.text.get(start..self.pos)?;
+        (n != "-0").then_some(n)
     }
 }
 
-struct KeySeed;
+/// A node of a read document.
+#[derive(Clone, Copy)]
+struct NodeRef<'t, 'a> {
+    nodes: &'t [Node<'a>],
+    at: usize,
+}
 
-impl<'de> de::DeserializeSeed<'de> for KeySeed {
-    type Value = Cow<'de, str>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_str(KeyVisitor)
+impl<'t, 'a> NodeRef<'t, 'a> {
+    fn node(self) -> Option<&'t Node<'a>> {
+        self.nodes.get(self.at)
+    }
+
+    fn as_str(self) -> Option<&'t str> {
+        match self.node()? {
+            Node::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Index of the next sibling.
+    fn skip(self) -> usize {
+        match self.node() {
+            Some(Node::Array { end } | Node::Object { end }) => *end as usize,
+            _ => self.at + 1,
+        }
+    }
+
+    /// The items of an array, or `None` when this is not an array.
+    fn items(self) -> Option<Children<'t, 'a>> {
+        match self.node()? {
+            Node::Array { end } => Some(self.children(*end)),
+            _ => None,
+        }
+    }
+
+    fn children(self, end: u32) -> Children<'t, 'a> {
+        Children {
+            nodes: self.nodes,
+            at: self.at + 1,
+            end: end as usize,
+        }
     }
 }
 
-struct KeyVisitor;
+/// The children of a container, in order.
+#[derive(Clone)]
+struct Children<'t, 'a> {
+    nodes: &'t [Node<'a>],
+    at: usize,
+    end: usize,
+}
 
-impl<'de> Visitor<'de> for KeyVisitor {
-    type Value = Cow<'de, str>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a string key")
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(v))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v.to_string()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v))
+impl<'t, 'a> Iterator for Children<'t, 'a> {
+    type Item = NodeRef<'t, 'a>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.at >= self.end {
+            return None;
+        }
+        let item = NodeRef {
+            nodes: self.nodes,
+            at: self.at,
+        };
+        self.at = item.skip();
+        Some(item)
     }
 }
 
-type Entries<'a> = [(Cow<'a, str>, Node<'a>)];
+/// The entries of an object, in order.
+#[derive(Clone)]
+struct Entries<'t, 'a>(Children<'t, 'a>);
+
+impl<'t, 'a> Iterator for Entries<'t, 'a> {
+    type Item = (&'t str, NodeRef<'t, 'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let key = self.0.next()?.as_str()?;
+        Some((key, self.0.next()?))
+    }
+}
+
+impl Entries<'_, '_> {
+    fn is_empty(&self) -> bool {
+        self.0.at >= self.0.end
+    }
+}
 
 /// Objects larger than this go to the slow path (the duplicate-key check is quadratic).
 const MAX_FAST_KEYS: usize = 32;
 
 /// The object's entries, or `None` when it is not an object or repeats a key (the slow path
 /// keeps the first position and the last value, as `serde_json::Map` does).
-fn object<'n, 'a>(node: &'n Node<'a>) -> Option<&'n Entries<'a>> {
-    let Node::Object(entries) = node else {
+fn object<'t, 'a>(node: NodeRef<'t, 'a>) -> Option<Entries<'t, 'a>> {
+    let Node::Object { end } = node.node()? else {
         return None;
     };
-    if entries.len() > MAX_FAST_KEYS {
-        return None;
-    }
-    for (i, (k, _)) in entries.iter().enumerate() {
-        if entries.iter().skip(i + 1).any(|(o, _)| o == k) {
+    let entries = Entries(node.children(*end));
+    let mut seen: [&str; MAX_FAST_KEYS] = [""; MAX_FAST_KEYS];
+    for (i, (k, _)) in entries.clone().enumerate() {
+        let earlier = seen.get(..i)?;
+        if earlier.contains(&k) {
             return None;
         }
+        *seen.get_mut(i)? = k;
     }
     Some(entries)
 }
 
-fn get<'n, 'a>(entries: &'n Entries<'a>, key: &str) -> Option<&'n Node<'a>> {
-    entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
-}
-
-fn as_str<'n>(node: &'n Node<'_>) -> Option<&'n str> {
-    match node {
-        Node::Str(s) => Some(s),
-        _ => None,
-    }
+fn get<'t, 'a>(entries: Entries<'t, 'a>, key: &str) -> Option<NodeRef<'t, 'a>> {
+    entries.into_iter().find(|(k, _)| *k == key).map(|(_, v)| v)
 }
 
 /// `Some(Ok)` / `Some(Err)` is the answer; `None` means "ask the slow path".
 pub(super) fn parse(text: &str, kind: PolicyKind) -> Option<Result<Policy, super::PolicyError>> {
-    let root: Node = serde_json::from_str(text).ok()?;
-    let Node::Object(top) = &root else {
+    let nodes = Scanner::read(text)?;
+    let root = NodeRef {
+        nodes: &nodes,
+        at: 0,
+    };
+    let Node::Object { end } = root.node()? else {
         return None;
     };
     // `aws kms get-key-policy` output: parse the inner document (which may take either path).
-    if get(top, "Statement").is_none() {
-        if let Some(Node::Str(inner)) = object(&root).and_then(|m| get(m, "Policy")) {
-            return Some(super::parse_document(inner, kind));
+    if get(Entries(root.children(*end)), "Statement").is_none() {
+        if let Some(inner) = object(root).and_then(|m| get(m, "Policy")) {
+            if let Some(Node::Str(inner)) = inner.node() {
+                return Some(super::parse_document(inner, kind));
+            }
         }
     }
     if text.len() > MAX_POLICY_BYTES {
         return None;
     }
-    let map = object(&root)?;
+    let map = object(root)?;
     let mut version = PolicyVersion::Absent;
     let mut id = None;
     let mut statement_node = None;
     for (k, v) in map {
-        match k.as_ref() {
+        match k {
             "Version" => {
-                version = match as_str(v)? {
+                version = match v.as_str()? {
                     "2012-10-17" => PolicyVersion::V2012_10_17,
                     "2008-10-17" => PolicyVersion::V2008_10_17,
                     _ => return None,
                 }
             }
-            "Id" => id = Some(as_str(v)?.to_string()),
+            "Id" => id = Some(v.as_str()?.to_string()),
             "Statement" => statement_node = Some(v),
             _ => return None,
         }
     }
-    let statements = match statement_node? {
-        node @ Node::Object(_) => vec![statement(node, 0, "/Statement".into(), version, kind)?],
-        Node::Array(items) => {
-            let mut out = Vec::with_capacity(items.len());
-            for (i, item) in items.iter().enumerate() {
+    let statement_node = statement_node?;
+    let statements = match statement_node.node()? {
+        Node::Object { .. } => vec![statement(
+            statement_node,
+            0,
+            "/Statement".into(),
+            version,
+            kind,
+        )?],
+        Node::Array { .. } => {
+            let items = statement_node.items()?;
+            let mut out = Vec::with_capacity(items.clone().count());
+            for (i, item) in items.enumerate() {
                 out.push(statement(
                     item,
                     i,
@@ -226,7 +448,7 @@ pub(super) fn parse(text: &str, kind: PolicyKind) -> Option<Result<Policy, super
 }
 
 fn statement(
-    node: &Node<'_>,
+    node: NodeRef<'_, '_>,
     index: usize,
     path: String,
     version: PolicyVersion,
@@ -243,10 +465,10 @@ fn statement(
     let mut not_resource = None;
     let mut condition = None;
     for (k, v) in map {
-        match k.as_ref() {
-            "Sid" => sid = Some(as_str(v)?.to_string()),
+        match k {
+            "Sid" => sid = Some(v.as_str()?.to_string()),
             "Effect" => {
-                effect = Some(match as_str(v)? {
+                effect = Some(match v.as_str()? {
                     "Allow" => Effect::Allow,
                     "Deny" => Effect::Deny,
                     _ => return None,
@@ -301,17 +523,19 @@ fn statement(
 }
 
 /// A string or a non-empty array of strings.
-fn string_list<'n>(node: &'n Node<'_>) -> Option<Vec<&'n str>> {
-    match node {
+fn string_list<'t>(node: NodeRef<'t, '_>) -> Option<Vec<&'t str>> {
+    match node.node()? {
         Node::Str(s) => Some(vec![s.as_ref()]),
-        Node::Array(items) if !items.is_empty() => items.iter().map(as_str).collect(),
+        Node::Array { end } if *end as usize > node.at + 1 => {
+            node.items()?.map(NodeRef::as_str).collect()
+        }
         _ => None,
     }
 }
 
-fn principal_set(node: &Node<'_>) -> Option<PrincipalSet> {
+fn principal_set(node: NodeRef<'_, '_>) -> Option<PrincipalSet> {
     let mut set = PrincipalSet::default();
-    if let Node::Str(s) = node {
+    if let Node::Str(s) = node.node()? {
         return (s == "*").then(|| {
             set.everyone = true;
             set
@@ -323,7 +547,7 @@ fn principal_set(node: &Node<'_>) -> Option<PrincipalSet> {
     }
     for (kind, v) in map {
         let values = string_list(v)?;
-        match kind.as_ref() {
+        match kind {
             "AWS" => {
                 for p in values {
                     match parse_aws_principal(p)? {
@@ -350,14 +574,14 @@ fn principal_set(node: &Node<'_>) -> Option<PrincipalSet> {
     Some(set)
 }
 
-fn actions(node: &Node<'_>) -> Option<Vec<Pattern>> {
+fn actions(node: NodeRef<'_, '_>) -> Option<Vec<Pattern>> {
     string_list(node)?
         .into_iter()
         .map(|a| valid_action(a).then(|| Pattern::new(a, true)))
         .collect()
 }
 
-fn resources(node: &Node<'_>, variables: bool) -> Option<Vec<ResourceValue>> {
+fn resources(node: NodeRef<'_, '_>, variables: bool) -> Option<Vec<ResourceValue>> {
     string_list(node)?
         .into_iter()
         .map(|r| {
@@ -378,7 +602,11 @@ fn push_segment(path: &mut String, segment: &str) {
     }
 }
 
-fn conditions(node: &Node<'_>, statement_path: &str, variables: bool) -> Option<Vec<Condition>> {
+fn conditions(
+    node: NodeRef<'_, '_>,
+    statement_path: &str,
+    variables: bool,
+) -> Option<Vec<Condition>> {
     let map = object(node)?;
     let mut out = Vec::new();
     for (op_name, block) in map {
@@ -421,17 +649,17 @@ fn conditions(node: &Node<'_>, statement_path: &str, variables: bool) -> Option<
 }
 
 /// Condition values: a scalar or a non-empty array of scalars, as strings.
-fn scalar_list(node: &Node<'_>) -> Option<Vec<String>> {
-    let scalar = |v: &Node<'_>| match v {
+fn scalar_list(node: NodeRef<'_, '_>) -> Option<Vec<String>> {
+    let scalar = |v: NodeRef<'_, '_>| match v.node()? {
         Node::Str(s) => Some(s.to_string()),
         Node::Bool(b) => Some(b.to_string()),
-        Node::Number(n) => Some(n.to_string()),
+        Node::Number(n) => Some((*n).to_string()),
         _ => None,
     };
-    match node {
-        Node::Array(items) if items.is_empty() => None,
-        Node::Array(items) => items.iter().map(scalar).collect(),
-        other => Some(vec![scalar(other)?]),
+    match node.node()? {
+        Node::Array { end } if *end as usize == node.at + 1 => None,
+        Node::Array { .. } => node.items()?.map(scalar).collect(),
+        _ => Some(vec![scalar(node)?]),
     }
 }
 
@@ -484,9 +712,9 @@ mod tests {
     }
 
     #[test]
-    fn escaped_strings_and_numbers_match_the_slow_path() {
-        let text = r#"{"Version": "2012-10-17", "Statement": {"Sid": "a\"b/~", "Effect": "Allow", "Principal": {"AWS": "111122223333"}, "Action": "kms:Decrypt", "Resource": "*",
-            "Condition": {"NumericLessThan": {"a/b~c": [1, 2.5, 1e2, -3]}, "Bool": {"aws:SecureTransport": true}}}}"#;
+    fn escaped_strings_and_integers_match_the_slow_path() {
+        let text = r#"{"Version": "2012-10-17", "Statement": {"Sid": "a\"b/~\u00e9\/", "Effect": "Allow", "Principal": {"AWS": "111122223333"}, "Action": "kms:Decrypt", "Resource": "*",
+            "Condition": {"NumericLessThan": {"a/b~c": [1, 0, -3, 123456789012345678]}, "Bool": {"aws:SecureTransport": true}}}}"#;
         let fast = parse(text, PolicyKind::KeyPolicy).unwrap().unwrap();
         let slow = super::super::parse_slow(text, PolicyKind::KeyPolicy).unwrap();
         assert_eq!(
@@ -494,9 +722,113 @@ mod tests {
             format!("{:?}", slow.statements)
         );
         assert_eq!(*fast.document, *slow.document);
+        assert_eq!(fast.statements[0].sid.as_deref(), Some("a\"b/~\u{e9}/"));
         assert_eq!(
             fast.statements[0].conditions[0].path,
             "/Statement/Condition/NumericLessThan/a~1b~0c"
         );
+    }
+
+    #[test]
+    fn numbers_serde_json_prints_differently_go_to_the_slow_path() {
+        for n in ["2.5", "1e2", "-0", "1234567890123456789", "1E2", "0.0"] {
+            let text = format!(
+                r#"{{"Statement": {{"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*", "Condition": {{"NumericLessThan": {{"k": {n}}}}}}}}}"#
+            );
+            assert!(parse(&text, PolicyKind::KeyPolicy).is_none(), "{n}");
+            // The slow path reads them as serde_json prints them.
+            let p = super::super::parse_document(&text, PolicyKind::KeyPolicy).unwrap();
+            let expected = serde_json::from_str::<serde_json::Value>(n)
+                .unwrap()
+                .to_string();
+            assert_eq!(p.statements[0].conditions[0].raw_values, [expected]);
+        }
+    }
+
+    /// The tree as a `serde_json::Value`, to compare with what serde_json reads.
+    fn to_value(r: NodeRef<'_, '_>) -> serde_json::Value {
+        use serde_json::Value;
+        match r.node().unwrap() {
+            Node::Null => Value::Null,
+            Node::Bool(b) => Value::Bool(*b),
+            Node::Number(n) => serde_json::from_str(n).unwrap(),
+            Node::Str(s) => Value::String(s.to_string()),
+            Node::Array { .. } => Value::Array(r.items().unwrap().map(to_value).collect()),
+            Node::Object { end } => Value::Object(
+                Entries(r.children(*end))
+                    .map(|(k, v)| (k.to_string(), to_value(v)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The scanner accepts a subset of what serde_json accepts, and reads it the same way.
+    #[test]
+    fn scanner_accepts_only_what_serde_json_reads_the_same() {
+        let cases = [
+            // Accepted.
+            (r#"{}"#, true),
+            (r#"[]"#, true),
+            (
+                " \t\r\n{\"a\" : [ 1 , true,false , null, \"x\" ] } \n",
+                true,
+            ),
+            (
+                r#"{"a": {"b": {"c": []}}, "d": "\u0041\n\t\\\"\/\b\f\r"}"#,
+                true,
+            ),
+            (r#""é ☃ \u00e9""#, true),
+            (r#"-12"#, true),
+            (r#"0"#, true),
+            // Left to serde_json, which accepts them.
+            (r#"1.5"#, false),
+            (r#"1e5"#, false),
+            (r#"-0"#, false),
+            (r#"12345678901234567890"#, false),
+            (r#""\ud83d\ude00""#, false),
+            // Invalid JSON: both reject.
+            (r#""#, false),
+            (r#"{"#, false),
+            (r#"{"a":1,}"#, false),
+            (r#"[1,]"#, false),
+            (r#"[1 2]"#, false),
+            (r#"{"a" 1}"#, false),
+            (r#"{a: 1}"#, false),
+            (r#"01"#, false),
+            (r#"-"#, false),
+            (r#"- 1"#, false),
+            (r#"tru"#, false),
+            (r#"truex"#, false),
+            (r#"nul"#, false),
+            (r#"{} {}"#, false),
+            ("\"a\u{1}b\"", false),
+            ("\"a\tb\"", false),
+            (r#""\x""#, false),
+            (r#""\u12g4""#, false),
+            (r#""abc"#, false),
+            (r#""abc\"#, false),
+            ("\u{feff}{}", false),
+            ("{}\u{a0}", false),
+        ];
+        for (text, accepted) in cases {
+            let read = Scanner::read(text);
+            assert_eq!(read.is_some(), accepted, "{text:?}");
+            if let Some(nodes) = read {
+                let expected: serde_json::Value = serde_json::from_str(text).unwrap();
+                assert_eq!(
+                    to_value(NodeRef {
+                        nodes: &nodes,
+                        at: 0
+                    }),
+                    expected,
+                    "{text:?}"
+                );
+            }
+        }
+        // Deep nesting goes to serde_json (which stops at 128) without recursing further.
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(Scanner::read(&deep).is_none());
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(Scanner::read(&ok).is_some());
     }
 }
