@@ -590,7 +590,7 @@ impl Checker<'_> {
         {
             if s.conditions
                 .iter()
-                .any(|c| c.key == "aws:sourcearn" || c.key == "aws:sourceaccount")
+                .any(|c| c.key() == "aws:sourcearn" || c.key() == "aws:sourceaccount")
             {
                 self.findings.push(Finding {
                     id: FindingId::EdsSourceCondition,
@@ -636,11 +636,11 @@ impl Checker<'_> {
                 let has_arn = s
                     .conditions
                     .iter()
-                    .any(|c| c.key == "aws:sourcearn" && !c.operator.base.is_negated());
+                    .any(|c| c.key() == "aws:sourcearn" && !c.operator.base.is_negated());
                 let has_account = s
                     .conditions
                     .iter()
-                    .any(|c| c.key == "aws:sourceaccount" && !c.operator.base.is_negated());
+                    .any(|c| c.key() == "aws:sourceaccount" && !c.operator.base.is_negated());
                 if !has_arn && !has_account {
                     let (sev, msg) = if serves_eds {
                         (Severity::Warning, "CloudTrail is granted KMS actions with neither aws:SourceArn nor aws:SourceAccount (unavoidable for event data stores, which do not send them)")
@@ -671,7 +671,7 @@ impl Checker<'_> {
             let blocks = s
                 .conditions
                 .iter()
-                .any(|c| is_context_key(&c.key) && !crate::eval::condition::evaluate(c, &empty));
+                .any(|c| is_context_key(c.key()) && !crate::eval::condition::evaluate(c, &empty));
             if blocks {
                 let mut covered = 0u64;
                 for p in s.action.patterns().iter().filter(|p| !p.is_match_all()) {
@@ -815,7 +815,7 @@ fn is_public(s: &Statement) -> bool {
         return false;
     }
     let restricted = s.conditions.iter().any(|c| {
-        RESTRICTING_KEYS.contains(&c.key.as_str())
+        RESTRICTING_KEYS.contains(&c.key())
             && !c.operator.base.is_negated()
             && c.operator.base != BaseOperator::Null
             && !c.operator.if_exists

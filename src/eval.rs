@@ -512,11 +512,11 @@ fn pass(policy: &Policy, source: Source, request: &Request) -> PolicyPass {
             (None, Effect::Allow) => out.allows.push((StatementRef::new(source, s), pm)),
             (Some(c), Effect::Allow) => out.failed.push(FailedCondition {
                 statement: StatementRef::new(source, s),
-                operator: c.operator.name.clone(),
-                key: c.key_name.clone(),
+                operator: c.operator.name(),
+                key: c.key_name().to_string(),
                 expected: c.raw_values.clone(),
-                actual: request.context.get(&c.key).map(|e| e.values.clone()),
-                path: c.path.clone(),
+                actual: request.context.get(c.key()).map(|e| e.values.clone()),
+                path: c.path(),
             }),
             (Some(_), Effect::Deny) => {}
         }

@@ -143,7 +143,7 @@ impl Statement {
 
     /// The conditions on `key` (lowercase name).
     pub fn conditions_on<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a Condition> + 'a {
-        self.conditions.iter().filter(move |c| c.key == key)
+        self.conditions.iter().filter(move |c| c.key() == key)
     }
 }
 
@@ -410,7 +410,7 @@ impl BaseOperator {
 }
 
 /// A full condition operator: optional set prefix, base operator, optional `IfExists`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConditionOperator {
     /// `ForAnyValue:` / `ForAllValues:`.
     pub set: Option<SetOperator>,
@@ -418,8 +418,6 @@ pub struct ConditionOperator {
     pub base: BaseOperator,
     /// `...IfExists`: true when the key is absent.
     pub if_exists: bool,
-    /// The operator as written.
-    pub name: String,
 }
 
 impl ConditionOperator {
@@ -443,8 +441,18 @@ impl ConditionOperator {
             set,
             base,
             if_exists,
-            name: name.to_string(),
         })
+    }
+
+    /// The operator's name. Names are matched exactly, so this is the name as written.
+    pub fn name(&self) -> String {
+        let set = match self.set {
+            Some(SetOperator::ForAnyValue) => "ForAnyValue:",
+            Some(SetOperator::ForAllValues) => "ForAllValues:",
+            None => "",
+        };
+        let suffix = if self.if_exists { "IfExists" } else { "" };
+        format!("{set}{}{suffix}", self.base.name())
     }
 }
 
@@ -477,16 +485,73 @@ pub enum ConditionValue {
 pub struct Condition {
     /// The operator.
     pub operator: ConditionOperator,
-    /// The condition key as written.
-    pub key_name: String,
-    /// The condition key, lowercased (keys are case-insensitive).
-    pub key: String,
+    /// The key as written, followed by its lowercase form when that differs: one allocation.
+    key_text: String,
+    /// Where the key as written ends in `key_text`.
+    key_split: usize,
     /// The values, compiled for the operator.
     pub values: Vec<ConditionValue>,
     /// The values as written, for explanations.
     pub raw_values: Vec<String>,
+    /// The statement's index when `Statement` is an array (for the JSON pointer).
+    statement: Option<usize>,
+}
+
+impl Condition {
+    /// A condition of the statement at `statement` (`None`: `Statement` is a single object).
+    pub(crate) fn new(
+        operator: ConditionOperator,
+        key_name: &str,
+        values: Vec<ConditionValue>,
+        raw_values: Vec<String>,
+        statement: Option<usize>,
+    ) -> Self {
+        let lower = key_name.bytes().any(|b| b.is_ascii_uppercase());
+        let mut key_text = String::with_capacity(if lower {
+            2 * key_name.len()
+        } else {
+            key_name.len()
+        });
+        key_text.push_str(key_name);
+        if lower {
+            key_text.extend(key_name.chars().map(|c| c.to_ascii_lowercase()));
+        }
+        Self {
+            operator,
+            key_split: key_name.len(),
+            key_text,
+            values,
+            raw_values,
+            statement,
+        }
+    }
+
+    /// The condition key as written.
+    pub fn key_name(&self) -> &str {
+        self.key_text.get(..self.key_split).unwrap_or("")
+    }
+
+    /// The condition key, ASCII-lowercased (keys are case-insensitive).
+    pub fn key(&self) -> &str {
+        match self.key_text.get(self.key_split..) {
+            Some(lower) if !lower.is_empty() => lower,
+            _ => self.key_name(),
+        }
+    }
+
     /// JSON pointer of the key (`/Statement/1/Condition/StringEquals/aws:SourceArn`).
-    pub path: String,
+    pub fn path(&self) -> String {
+        let mut path = String::from("/Statement");
+        if let Some(i) = self.statement {
+            path.push('/');
+            path.push_str(&i.to_string());
+        }
+        path.push_str("/Condition/");
+        path.push_str(&err::pointer_segment(&self.operator.name()));
+        path.push('/');
+        path.push_str(&err::pointer_segment(self.key_name()));
+        path
+    }
 }
 
 impl Policy {

@@ -612,11 +612,11 @@ fn accepted_shapes() {
     ))
     .unwrap();
     let c = &p.statements[0].conditions[0];
-    assert_eq!(c.key, "aws:sourceaccount");
-    assert_eq!(c.key_name, "AWS:SourceAccount");
+    assert_eq!(c.key(), "aws:sourceaccount");
+    assert_eq!(c.key_name(), "AWS:SourceAccount");
     assert_eq!(c.raw_values, vec!["1".to_string(), "2".to_string()]);
     assert_eq!(
-        c.path,
+        c.path(),
         "/Statement/0/Condition/StringEquals/AWS:SourceAccount"
     );
 }

@@ -17,7 +17,7 @@ use std::net::IpAddr;
 /// Evaluates one condition (operator + key + values) against the request context.
 pub fn evaluate(condition: &Condition, ctx: &Context) -> bool {
     let op = &condition.operator;
-    let entry = ctx.get(&condition.key).filter(|e| !e.values.is_empty());
+    let entry = ctx.get(condition.key()).filter(|e| !e.values.is_empty());
     if op.base == BaseOperator::Null {
         let present = entry.is_some();
         return condition.values.iter().any(|v| match v {

@@ -281,7 +281,12 @@ fn parse_statement(
     };
     let conditions = match map.get("Condition") {
         None => Vec::new(),
-        Some(Value::Object(c)) => parse_conditions(c, &format!("{path}/Condition"), variables)?,
+        Some(Value::Object(c)) => parse_conditions(
+            c,
+            &format!("{path}/Condition"),
+            (path != "/Statement").then_some(index),
+            variables,
+        )?,
         Some(_) => {
             return Err(invalid(
                 &format!("{path}/Condition"),
@@ -453,6 +458,7 @@ fn parse_resources(
 fn parse_conditions(
     map: &Map<String, Value>,
     path: &str,
+    statement: Option<usize>,
     variables: bool,
 ) -> Result<Vec<Condition>, PolicyError> {
     let mut out = Vec::new();
@@ -483,8 +489,7 @@ fn parse_conditions(
         }
         for (key_name, raw) in keys {
             let key_path = format!("{op_path}/{}", pointer_segment(key_name));
-            let key = key_name.to_ascii_lowercase();
-            if operator.set.is_some() && is_single_valued_context_key(&key) {
+            if operator.set.is_some() && is_single_valued_context_key(key_name) {
                 // KMS rejects a set operator on a single-valued encryption context key.
                 return Err(invalid(
                     &key_path,
@@ -504,23 +509,21 @@ fn parse_conditions(
                     compile_value(&operator, v, &vpath, variables)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            out.push(Condition {
-                operator: operator.clone(),
-                key_name: key_name.clone(),
-                key,
-                values,
-                raw_values,
-                path: key_path,
-            });
+            out.push(Condition::new(
+                operator, key_name, values, raw_values, statement,
+            ));
         }
     }
     Ok(out)
 }
 
-/// `kms:EncryptionContext:<context-key>` holds one value per request.
+/// `kms:EncryptionContext:<context-key>` holds one value per request (any case).
 fn is_single_valued_context_key(key: &str) -> bool {
-    key.strip_prefix("kms:encryptioncontext:")
-        .is_some_and(|rest| !rest.is_empty())
+    const PREFIX: &str = "kms:encryptioncontext:";
+    key.len() > PREFIX.len()
+        && key
+            .get(..PREFIX.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(PREFIX))
 }
 
 /// Condition values: a scalar or a non-empty array of scalars, as strings.
