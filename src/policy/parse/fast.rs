@@ -223,10 +223,7 @@ impl<'a> Scanner<'a> {
         let bytes = self.text.as_bytes();
         // Eight bytes at a time up to the first quote, backslash or control character.
         let mut at = start;
-        loop {
-            let Some(chunk) = bytes.get(at..at + 8) else {
-                break;
-            };
+        while let Some(chunk) = bytes.get(at..at + 8) {
             let word = u64::from_le_bytes(chunk.try_into().ok()?);
             let stops = string_stops(word);
             if stops != 0 {
