@@ -721,11 +721,11 @@ impl Checker<'_> {
                 accounts.extend(set.aws.iter().map(|a| a.account().to_string()));
             }
             for c in &s.conditions {
-                for v in &c.raw_values {
+                for v in c.raw_values() {
                     if let Some(a) = arn_account(v) {
                         accounts.push(a.to_string());
                     } else if crate::policy::is_account_id(v) {
-                        accounts.push(v.clone());
+                        accounts.push(v.to_string());
                     }
                 }
             }
@@ -820,7 +820,7 @@ fn is_public(s: &Statement) -> bool {
             && c.operator.base != BaseOperator::Null
             && !c.operator.if_exists
             && c.operator.set != Some(crate::policy::SetOperator::ForAllValues)
-            && !c.raw_values.iter().any(|v| v == "*")
+            && !c.raw_values().any(|v| v == "*")
     });
     !restricted
 }

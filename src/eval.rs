@@ -514,7 +514,7 @@ fn pass(policy: &Policy, source: Source, request: &Request) -> PolicyPass {
                 statement: StatementRef::new(source, s),
                 operator: c.operator.name(),
                 key: c.key_name().to_string(),
-                expected: c.raw_values.clone(),
+                expected: c.raw_values().map(str::to_string).collect(),
                 actual: request.context.get(c.key()).map(|e| e.values.clone()),
                 path: c.path(),
             }),

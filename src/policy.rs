@@ -111,8 +111,8 @@ pub enum Effect {
 pub struct Statement {
     /// Position in the `Statement` array (0 when `Statement` is a single object).
     pub index: usize,
-    /// JSON pointer of the statement (`/Statement/3` or `/Statement`).
-    pub path: String,
+    /// False when `Statement` is a single object rather than an array.
+    in_array: bool,
     /// The `Sid` element.
     pub sid: Option<String>,
     /// `Allow` or `Deny`.
@@ -128,6 +128,15 @@ pub struct Statement {
 }
 
 impl Statement {
+    /// JSON pointer of the statement (`/Statement/3` or `/Statement`).
+    pub fn path(&self) -> String {
+        if self.in_array {
+            format!("/Statement/{}", self.index)
+        } else {
+            "/Statement".to_string()
+        }
+    }
+
     /// How findings name the statement: its Sid, else its index.
     pub fn label(&self) -> String {
         match &self.sid {
@@ -491,8 +500,8 @@ pub struct Condition {
     key_split: usize,
     /// The values, compiled for the operator.
     pub values: Vec<ConditionValue>,
-    /// The values as written, for explanations.
-    pub raw_values: Vec<String>,
+    /// The values as written when they are not text (text values keep theirs in `template`).
+    other_raw: Vec<String>,
     /// The statement's index when `Statement` is an array (for the JSON pointer).
     statement: Option<usize>,
 }
@@ -503,9 +512,18 @@ impl Condition {
         operator: ConditionOperator,
         key_name: &str,
         values: Vec<ConditionValue>,
-        raw_values: Vec<String>,
+        raw_values: impl IntoIterator<Item = impl Into<String>>,
         statement: Option<usize>,
     ) -> Self {
+        let text = matches!(
+            operator.base.family(),
+            OperatorFamily::String | OperatorFamily::Arn
+        );
+        let other_raw = if text {
+            Vec::new()
+        } else {
+            raw_values.into_iter().map(Into::into).collect()
+        };
         let lower = key_name.bytes().any(|b| b.is_ascii_uppercase());
         let mut key_text = String::with_capacity(if lower {
             2 * key_name.len()
@@ -521,9 +539,18 @@ impl Condition {
             key_split: key_name.len(),
             key_text,
             values,
-            raw_values,
+            other_raw,
             statement,
         }
+    }
+
+    /// The values as written, in order, for explanations.
+    pub fn raw_values(&self) -> impl Iterator<Item = &str> + '_ {
+        let text = self.values.iter().filter_map(|v| match v {
+            ConditionValue::Text { template, .. } => Some(template.raw.as_str()),
+            _ => None,
+        });
+        text.chain(self.other_raw.iter().map(String::as_str))
     }
 
     /// The condition key as written.

@@ -514,7 +514,7 @@ fn statement_as_object_is_accepted() {
     ))
     .unwrap();
     assert_eq!(p.statements.len(), 1);
-    assert_eq!(p.statements[0].path, "/Statement");
+    assert_eq!(p.statements[0].path(), "/Statement");
     assert_eq!(p.statements[0].index, 0);
     assert_eq!(p.statements[0].effect, Effect::Allow);
     assert_eq!(p.id.as_deref(), Some("key-default-1"));
@@ -614,7 +614,7 @@ fn accepted_shapes() {
     let c = &p.statements[0].conditions[0];
     assert_eq!(c.key(), "aws:sourceaccount");
     assert_eq!(c.key_name(), "AWS:SourceAccount");
-    assert_eq!(c.raw_values, vec!["1".to_string(), "2".to_string()]);
+    assert_eq!(c.raw_values().collect::<Vec<_>>(), ["1", "2"]);
     assert_eq!(
         c.path(),
         "/Statement/0/Condition/StringEquals/AWS:SourceAccount"

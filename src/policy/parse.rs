@@ -142,7 +142,7 @@ fn parse_value(value: &Value, kind: PolicyKind) -> Result<Policy, PolicyError> {
         if let Some(sid) = s.sid.as_deref().filter(|s| !s.is_empty()) {
             if !seen.insert(sid) {
                 return Err(PolicyError::DuplicateSid {
-                    path: format!("{}/Sid", s.path),
+                    path: format!("{}/Sid", s.path()),
                     sid: sid.to_string(),
                 });
             }
@@ -296,7 +296,7 @@ fn parse_statement(
     };
     Ok(Statement {
         index,
-        path,
+        in_array: path != "/Statement",
         sid,
         effect,
         principal,

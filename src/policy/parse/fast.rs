@@ -514,24 +514,12 @@ pub(super) fn parse(text: &str, kind: PolicyKind) -> Option<Result<Policy, super
     }
     let statement_node = statement_node?;
     let statements = match statement_node.view()? {
-        View::Object => vec![statement(
-            statement_node,
-            0,
-            "/Statement".into(),
-            version,
-            kind,
-        )?],
+        View::Object => vec![statement(statement_node, 0, false, version, kind)?],
         View::Array => {
             let items = statement_node.items()?;
             let mut out = Vec::with_capacity(items.clone().count());
             for (i, item) in items.enumerate() {
-                out.push(statement(
-                    item,
-                    i,
-                    format!("/Statement/{i}"),
-                    version,
-                    kind,
-                )?);
+                out.push(statement(item, i, true, version, kind)?);
             }
             out
         }
@@ -568,7 +556,7 @@ pub(super) fn parse(text: &str, kind: PolicyKind) -> Option<Result<Policy, super
 fn statement(
     node: NodeRef<'_>,
     index: usize,
-    path: String,
+    in_array: bool,
     version: PolicyVersion,
     kind: PolicyKind,
 ) -> Option<Statement> {
@@ -626,11 +614,11 @@ fn statement(
     };
     let conditions = match condition {
         None => Vec::new(),
-        Some(c) => conditions(c, (path != "/Statement").then_some(index), variables)?,
+        Some(c) => conditions(c, in_array.then_some(index), variables)?,
     };
     Some(Statement {
         index,
-        path,
+        in_array,
         sid,
         effect,
         principal,
@@ -776,12 +764,15 @@ fn conditions(
 }
 
 /// Condition values: a scalar or a non-empty array of scalars, as strings.
-fn scalar_list(node: NodeRef<'_>) -> Option<Vec<String>> {
-    let scalar = |v: NodeRef<'_>| match v.view()? {
-        View::Str(s) | View::Number(s) => Some(s.to_string()),
-        View::Bool(b) => Some(b.to_string()),
-        _ => None,
-    };
+fn scalar_list(node: NodeRef<'_>) -> Option<Vec<&str>> {
+    fn scalar(v: NodeRef<'_>) -> Option<&str> {
+        match v.view()? {
+            View::Str(s) | View::Number(s) => Some(s),
+            View::Bool(true) => Some("true"),
+            View::Bool(false) => Some("false"),
+            _ => None,
+        }
+    }
     match node.view()? {
         View::Array if node.is_empty_array() => None,
         View::Array => {
@@ -874,7 +865,12 @@ mod tests {
             let expected = serde_json::from_str::<serde_json::Value>(n)
                 .unwrap()
                 .to_string();
-            assert_eq!(p.statements[0].conditions[0].raw_values, [expected]);
+            assert_eq!(
+                p.statements[0].conditions[0]
+                    .raw_values()
+                    .collect::<Vec<_>>(),
+                [expected.as_str()]
+            );
         }
     }
 
