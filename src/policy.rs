@@ -532,7 +532,10 @@ impl Condition {
         });
         key_text.push_str(key_name);
         if lower {
-            key_text.extend(key_name.chars().map(|c| c.to_ascii_lowercase()));
+            key_text.push_str(key_name);
+            if let Some(folded) = key_text.get_mut(key_name.len()..) {
+                folded.make_ascii_lowercase();
+            }
         }
         Self {
             operator,

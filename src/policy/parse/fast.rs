@@ -456,13 +456,19 @@ const MAX_FAST_KEYS: usize = 32;
 /// keeps the first position and the last value, as `serde_json::Map` does).
 fn object(node: NodeRef<'_>) -> Option<Entries<'_>> {
     let entries = raw_entries(node)?;
-    let mut seen: [&str; MAX_FAST_KEYS] = [""; MAX_FAST_KEYS];
+    // The first keys are kept at hand; later ones (rare) walk the object again.
+    let mut seen = [""; 8];
     for (i, (k, _)) in entries.clone().enumerate() {
-        let earlier = seen.get(..i)?;
-        if earlier.contains(&k) {
+        let repeated = match seen.get(..i) {
+            Some(earlier) => earlier.contains(&k),
+            None => i >= MAX_FAST_KEYS || entries.clone().take(i).any(|(e, _)| e == k),
+        };
+        if repeated {
             return None;
         }
-        *seen.get_mut(i)? = k;
+        if let Some(slot) = seen.get_mut(i) {
+            *slot = k;
+        }
     }
     Some(entries)
 }
@@ -822,6 +828,18 @@ mod tests {
         // Duplicate keys: serde_json keeps the last value in the first position.
         let dup = r#"{"Statement": [{"Effect": "Deny", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}]}"#;
         assert!(parse(dup, PolicyKind::KeyPolicy).is_none());
+        // A repeat after the first eight keys of an object is found too.
+        let keys: Vec<String> = (0..10).map(|i| format!(r#""k{i}": "v""#)).collect();
+        let many = |extra: &str| {
+            format!(
+                r#"{{"Statement": [{{"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*", "Condition": {{"StringEquals": {{{}{extra}}}}}}}]}}"#,
+                keys.join(", ")
+            )
+        };
+        assert!(fast_ok(&many("")));
+        assert!(parse(&many(r#", "k8": "w""#), PolicyKind::KeyPolicy).is_none());
+        assert!(parse(&many(r#", "k9": "w""#), PolicyKind::KeyPolicy).is_none());
+        assert!(parse(&many(r#", "k0": "w""#), PolicyKind::KeyPolicy).is_none());
         let p = super::super::parse_document(dup, PolicyKind::KeyPolicy).unwrap();
         assert_eq!(p.statements[0].effect, Effect::Allow);
         for bad in [
