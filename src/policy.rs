@@ -6,10 +6,12 @@
 mod err;
 mod parse;
 pub mod pattern;
+pub mod text;
 pub mod value;
 
 pub use err::{PolicyError, MAX_POLICY_BYTES};
 pub use pattern::Pattern;
+pub use text::Text;
 pub use value::{ArnPattern, Cidr, Template, TemplatePart};
 
 /// The `Version` element. Policy variables are only expanded in `2012-10-17`.

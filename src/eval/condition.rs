@@ -148,7 +148,7 @@ fn compare(
 /// policy value matches nothing.
 pub fn resolve(template: &Template, ctx: &Context) -> Option<String> {
     let Some(parts) = &template.parts else {
-        return Some(template.raw.clone());
+        return Some(template.raw.to_string());
     };
     let mut out = String::with_capacity(template.raw.len());
     for part in parts {

@@ -1,5 +1,7 @@
 //! IAM wildcard patterns (`*` any run of characters, `?` exactly one), parsed once.
 
+use super::text::Text;
+
 /// One piece of a wildcard pattern; literals are byte ranges of the folded pattern text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Token {
@@ -58,8 +60,8 @@ impl Tokens {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Pattern {
     /// The pattern as written, followed by the text matched against (lowercased when
-    /// case-insensitive) when that differs: one allocation for both.
-    text: String,
+    /// case-insensitive) when that differs: inline when short, else one allocation for both.
+    text: Text,
     /// Where the written pattern ends in `text`.
     split: usize,
     /// Empty when the pattern has no wildcard (matching is a plain comparison).
@@ -70,16 +72,11 @@ pub struct Pattern {
 impl Pattern {
     /// Parses `text`; `case_insensitive` folds both sides to lowercase when matching.
     pub fn new(text: &str, case_insensitive: bool) -> Self {
-        let mut buf = String::with_capacity(text.len());
-        buf.push_str(text);
         // ASCII patterns are compared with `eq_ignore_ascii_case` and keep no folded copy.
-        if case_insensitive && !text.is_ascii() {
-            let folded = text.to_lowercase();
-            if folded != text {
-                buf.reserve_exact(folded.len());
-                buf.push_str(&folded);
-            }
-        }
+        let folded = (case_insensitive && !text.is_ascii())
+            .then(|| text.to_lowercase())
+            .filter(|f| f != text);
+        let buf = Text::concat(text, folded.as_deref().unwrap_or(""));
         let mut tokens = Tokens::EMPTY;
         if text.bytes().any(|b| b == b'*' || b == b'?') {
             let folded = buf.get(text.len()..).filter(|f| !f.is_empty());
@@ -129,11 +126,13 @@ impl Pattern {
             tokens = Tokens::EMPTY;
         }
         let split = source.len();
-        if folded != source {
-            source.push_str(&folded);
-        }
+        let folded = if folded == source {
+            ""
+        } else {
+            folded.as_str()
+        };
         Self {
-            text: source,
+            text: Text::concat(&source, folded),
             split,
             tokens,
             case_insensitive,
@@ -155,11 +154,13 @@ impl Pattern {
         !self.tokens.as_slice().is_empty()
     }
 
-    /// The text matched against: the folded form when there is one, else the pattern.
-    fn folded(&self) -> &str {
-        match self.text.get(self.split..) {
+    /// The bytes matched against: the folded form when there is one, else the pattern.
+    /// (Bytes, not `str`: reading an inline `Text` as `str` re-validates it.)
+    fn folded(&self) -> &[u8] {
+        let bytes = self.text.as_bytes();
+        match bytes.get(self.split..) {
             Some(f) if !f.is_empty() => f,
-            _ => self.as_str(),
+            _ => bytes.get(..self.split).unwrap_or_default(),
         }
     }
 
@@ -182,21 +183,18 @@ impl Pattern {
         if tokens.is_empty() {
             return if self.case_insensitive {
                 if text.is_ascii() {
-                    pat.eq_ignore_ascii_case(text)
+                    pat.eq_ignore_ascii_case(text.as_bytes())
                 } else {
                     self.folded_pattern().as_ref() == text.to_lowercase()
                 }
             } else {
-                pat == text
+                pat == text.as_bytes()
             };
         }
         if text.is_ascii() {
             // The common `service:Prefix*` shape: a prefix comparison.
             if let [Token::Literal { start, end }, Token::Star] = tokens {
-                let lit = pat
-                    .as_bytes()
-                    .get(*start as usize..*end as usize)
-                    .unwrap_or(&[]);
+                let lit = pat.get(*start as usize..*end as usize).unwrap_or(&[]);
                 return text.as_bytes().get(..lit.len()).is_some_and(|head| {
                     if self.case_insensitive {
                         head.eq_ignore_ascii_case(lit)
@@ -206,16 +204,10 @@ impl Pattern {
                 });
             }
             // One byte is one character; the pattern's non-ASCII bytes never match.
-            return match_tokens(
-                tokens,
-                pat.as_bytes(),
-                text.as_bytes(),
-                self.case_insensitive,
-                false,
-            );
+            return match_tokens(tokens, pat, text.as_bytes(), self.case_insensitive, false);
         }
         if !self.case_insensitive {
-            return match_tokens(tokens, pat.as_bytes(), text.as_bytes(), false, true);
+            return match_tokens(tokens, pat, text.as_bytes(), false, true);
         }
         let text = text.to_lowercase();
         let pat = self.folded_pattern();

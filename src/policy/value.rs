@@ -1,6 +1,7 @@
 //! Typed condition values: strings with policy variables, ARN patterns, CIDRs, dates, numbers.
 
 use super::pattern::Pattern;
+use super::text::Text;
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use std::net::IpAddr;
 
@@ -24,7 +25,7 @@ pub enum TemplatePart {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
     /// The value as written.
-    pub raw: String,
+    pub raw: Text,
     /// Set only when the value contains policy variables and the policy version supports them.
     pub parts: Option<Vec<TemplatePart>>,
 }
@@ -35,7 +36,7 @@ impl Template {
     pub fn parse(raw: &str, variables: bool) -> Result<Self, String> {
         if !variables || !raw.contains("${") {
             return Ok(Self {
-                raw: raw.to_string(),
+                raw: Text::new(raw),
                 parts: None,
             });
         }
@@ -86,7 +87,7 @@ impl Template {
             parts.push(TemplatePart::Text(rest.to_string()));
         }
         Ok(Self {
-            raw: raw.to_string(),
+            raw: Text::new(raw),
             parts: Some(parts),
         })
     }
