@@ -47,6 +47,19 @@ use crate::checker::{check_text, CheckInput, FindingId, Report, Trail};
 use serde_json::Value;
 use thiserror::Error;
 
+/// Every rule parameter the function accepts (the templates pass each of them through).
+pub const PARAMETER_NAMES: &[&str] = &[
+    "readers",
+    "allowedAccounts",
+    "expectedTrails",
+    "strict",
+    "suppress",
+    "bucketKey",
+    "allowUnencryptedTrails",
+    "checkEventDataStores",
+    "ExecutionRoleName",
+];
+
 /// Why an invocation cannot be evaluated.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum RuleError {
@@ -154,7 +167,11 @@ impl RuleParameters {
                 "readers" => p.readers = list_param(name, v)?,
                 "allowedAccounts" => {
                     p.allowed_accounts = list_param(name, v)?;
-                    if let Some(bad) = p.allowed_accounts.iter().find(|a| !crate::policy::is_account_id(a)) {
+                    if let Some(bad) = p
+                        .allowed_accounts
+                        .iter()
+                        .find(|a| !crate::policy::is_account_id(a))
+                    {
                         return Err(RuleError::Parameter {
                             name: name.clone(),
                             problem: format!("`{bad}` is not a 12-digit account id"),
@@ -168,9 +185,11 @@ impl RuleParameters {
                 "checkEventDataStores" => p.skip_event_data_stores = !bool_param(name, v)?,
                 "suppress" => {
                     for id in list_param(name, v)? {
-                        p.suppress.push(FindingId::from_name(&id).ok_or_else(|| RuleError::Parameter {
-                            name: name.clone(),
-                            problem: format!("unknown finding id `{id}`"),
+                        p.suppress.push(FindingId::from_name(&id).ok_or_else(|| {
+                            RuleError::Parameter {
+                                name: name.clone(),
+                                problem: format!("unknown finding id `{id}`"),
+                            }
                         })?);
                     }
                 }
@@ -184,7 +203,10 @@ impl RuleParameters {
                 other => {
                     return Err(RuleError::Parameter {
                         name: other.to_string(),
-                        problem: "unknown parameter (expected readers, allowedAccounts, expectedTrails, strict, suppress, bucketKey, allowUnencryptedTrails, checkEventDataStores, ExecutionRoleName)".into(),
+                        problem: format!(
+                            "unknown parameter (expected {})",
+                            PARAMETER_NAMES.join(", ")
+                        ),
                     })
                 }
             }

@@ -350,6 +350,43 @@ fn parse(snippet: &str) -> Result<Value, String> {
 
 // ---- the templates ----
 
+/// The rule parameter names a template passes to the function.
+fn rule_parameter_names(doc: &Value) -> Vec<String> {
+    let mut names: Vec<String> = resources_of_type(doc, "AWS::Config::ConfigRule")
+        .into_iter()
+        .filter_map(
+            |(_, r)| match properties(r).and_then(|p| field(p, "InputParameters")) {
+                Some(Value::Mapping(m)) => Some(m.keys().filter_map(plain_str).map(str::to_owned)),
+                _ => None,
+            },
+        )
+        .flatten()
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn templates_pass_every_rule_parameter_the_function_accepts() {
+    let mut expected: Vec<String> = trailkey::rule::PARAMETER_NAMES
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    expected.sort();
+    for name in ["template.yaml", "deploy/conformance-pack.yaml"] {
+        let doc = load_named(name).unwrap();
+        assert_eq!(rule_parameter_names(&doc), expected, "{name}");
+    }
+    // The organization rule takes its parameters as one JSON string built with !Join.
+    let text = std::fs::read_to_string(repo().join("deploy/org-central.yaml")).unwrap();
+    for name in trailkey::rule::PARAMETER_NAMES {
+        assert!(
+            text.contains(&format!("\"{name}\":")),
+            "deploy/org-central.yaml does not pass `{name}`"
+        );
+    }
+}
+
 #[test]
 fn all_deployment_templates_are_checked() {
     let names: Vec<String> = templates()
