@@ -475,7 +475,7 @@ pub enum ConditionValue {
         /// The value, split around policy variables.
         template: Template,
         /// Precompiled wildcard pattern (`*Like` operators, no variables).
-        pattern: Option<Box<Pattern>>,
+        pattern: Option<Pattern>,
         /// Precompiled ARN pattern (`Arn*` operators, no variables).
         arn: Option<ArnPattern>,
     },
@@ -503,7 +503,7 @@ pub struct Condition {
     /// The values, compiled for the operator.
     pub values: Vec<ConditionValue>,
     /// The values as written when they are not text (text values keep theirs in `template`).
-    other_raw: Vec<String>,
+    other_raw: Vec<Text>,
     /// The statement's index when `Statement` is an array (for the JSON pointer).
     statement: Option<usize>,
 }
@@ -514,7 +514,7 @@ impl Condition {
         operator: ConditionOperator,
         key_name: &str,
         values: Vec<ConditionValue>,
-        raw_values: impl IntoIterator<Item = impl Into<String>>,
+        raw_values: impl IntoIterator<Item = impl AsRef<str>>,
         statement: Option<usize>,
     ) -> Self {
         let text = matches!(
@@ -524,7 +524,10 @@ impl Condition {
         let other_raw = if text {
             Vec::new()
         } else {
-            raw_values.into_iter().map(Into::into).collect()
+            raw_values
+                .into_iter()
+                .map(|v| Text::new(v.as_ref()))
+                .collect()
         };
         let lower = key_name.bytes().any(|b| b.is_ascii_uppercase());
         let mut key_text = String::with_capacity(if lower {
@@ -555,7 +558,7 @@ impl Condition {
             ConditionValue::Text { template, .. } => Some(template.raw.as_str()),
             _ => None,
         });
-        text.chain(self.other_raw.iter().map(String::as_str))
+        text.chain(self.other_raw.iter().map(Text::as_str))
     }
 
     /// The condition key as written.

@@ -565,7 +565,7 @@ fn compile_value(
             let plain = !template.has_variables();
             let pattern = (plain
                 && matches!(base, BaseOperator::StringLike | BaseOperator::StringNotLike))
-            .then(|| Box::new(Pattern::new(raw, false)));
+            .then(|| Pattern::new(raw, false));
             let arn = (plain && base.family() == OperatorFamily::Arn).then(|| ArnPattern::new(raw));
             ConditionValue::Text {
                 template,

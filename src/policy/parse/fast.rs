@@ -756,11 +756,13 @@ fn conditions(
             if operator.set.is_some() && is_single_valued_context_key(key_name) {
                 return None;
             }
-            let raw_values = scalar_list(raw)?;
-            let values = raw_values
-                .iter()
-                .map(|v| compile_value(&operator, v, "", variables).ok())
-                .collect::<Option<Vec<_>>>()?;
+            let scalars = scalar_list(raw)?;
+            let mut values = Vec::with_capacity(scalars.len());
+            for v in scalars.clone() {
+                values.push(compile_value(&operator, v?, "", variables).ok()?);
+            }
+            // Every item is a scalar (checked above).
+            let raw_values = scalars.map(Option::unwrap_or_default);
             out.push(Condition::new(
                 operator, key_name, values, raw_values, statement,
             ));
@@ -769,27 +771,46 @@ fn conditions(
     Some(out)
 }
 
-/// Condition values: a scalar or a non-empty array of scalars, as strings.
-fn scalar_list(node: NodeRef<'_>) -> Option<Vec<&str>> {
-    fn scalar(v: NodeRef<'_>) -> Option<&str> {
-        match v.view()? {
-            View::Str(s) | View::Number(s) => Some(s),
-            View::Bool(true) => Some("true"),
-            View::Bool(false) => Some("false"),
-            _ => None,
-        }
-    }
+/// Condition values: a scalar or a non-empty array of scalars.
+fn scalar_list(node: NodeRef<'_>) -> Option<Scalars<'_>> {
     match node.view()? {
         View::Array if node.is_empty_array() => None,
-        View::Array => {
-            let items = node.items()?;
-            let mut out = Vec::with_capacity(items.clone().count());
-            for v in items {
-                out.push(scalar(v)?);
-            }
-            Some(out)
+        View::Array => Some(Scalars::Many(node.items()?)),
+        _ => Some(Scalars::One(Some(node))),
+    }
+}
+
+/// The values of a condition key as strings (how IAM compares them); `None` items are not
+/// scalars.
+#[derive(Clone)]
+enum Scalars<'t> {
+    One(Option<NodeRef<'t>>),
+    Many(Children<'t>),
+}
+
+impl Scalars<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Scalars::One(_) => 1,
+            Scalars::Many(items) => items.clone().count(),
         }
-        _ => Some(vec![scalar(node)?]),
+    }
+}
+
+impl<'t> Iterator for Scalars<'t> {
+    type Item = Option<&'t str>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let node = match self {
+            Scalars::One(node) => node.take()?,
+            Scalars::Many(items) => items.next()?,
+        };
+        Some(match node.view() {
+            Some(View::Str(s) | View::Number(s)) => Some(s),
+            Some(View::Bool(true)) => Some("true"),
+            Some(View::Bool(false)) => Some("false"),
+            _ => None,
+        })
     }
 }
 
