@@ -76,12 +76,9 @@ impl Pattern {
         let folded = (case_insensitive && !text.is_ascii())
             .then(|| text.to_lowercase())
             .filter(|f| f != text);
-        let buf = Text::concat(text, folded.as_deref().unwrap_or(""));
         let mut tokens = Tokens::EMPTY;
-        if text.bytes().any(|b| b == b'*' || b == b'?') {
-            let folded = buf.get(text.len()..).filter(|f| !f.is_empty());
-            tokenize([(folded.unwrap_or(text), true)], &mut tokens);
-        }
+        tokenize_live(folded.as_deref().unwrap_or(text), &mut tokens);
+        let buf = Text::concat(text, folded.as_deref().unwrap_or(""));
         Self {
             text: buf,
             split: text.len(),
@@ -215,6 +212,49 @@ impl Pattern {
     }
 }
 
+/// `tokenize` for one live piece, jumping from wildcard to wildcard; no tokens at all when
+/// there is no wildcard (matching is then a plain comparison).
+fn tokenize_live(text: &str, tokens: &mut Tokens) {
+    let bytes = text.as_bytes();
+    let wild = |b: &u8| *b == b'*' || *b == b'?';
+    let Some(first) = bytes.iter().position(wild) else {
+        return;
+    };
+    let literal = |start: usize, end: usize| Token::Literal {
+        start: u32::try_from(start).unwrap_or(u32::MAX),
+        end: u32::try_from(end).unwrap_or(u32::MAX),
+    };
+    let mut at = first;
+    let mut run_start = 0;
+    loop {
+        if at > run_start {
+            tokens.push(literal(run_start, at));
+        }
+        match bytes.get(at) {
+            Some(b'*') => {
+                if tokens.last() != Some(&Token::Star) {
+                    tokens.push(Token::Star);
+                }
+            }
+            Some(_) => tokens.push(Token::Question),
+            None => return,
+        }
+        run_start = at + 1;
+        match bytes
+            .get(run_start..)
+            .and_then(|rest| rest.iter().position(wild))
+        {
+            Some(next) => at = run_start + next,
+            None => {
+                if run_start < bytes.len() {
+                    tokens.push(literal(run_start, bytes.len()));
+                }
+                return;
+            }
+        }
+    }
+}
+
 /// Splits folded pieces into tokens: consecutive stars collapse, literal runs span pieces.
 fn tokenize<'a>(pieces: impl IntoIterator<Item = (&'a str, bool)>, tokens: &mut Tokens) {
     let mut offset = 0usize;
@@ -333,6 +373,33 @@ mod tests {
 
     fn m(p: &str, s: &str) -> bool {
         Pattern::new(p, false).matches(s)
+    }
+
+    #[test]
+    fn tokenize_live_agrees_with_tokenize() {
+        for text in [
+            "",
+            "*",
+            "**",
+            "?",
+            "a",
+            "kms:Describe*",
+            "*kms*",
+            "a?b*c**d?",
+            "??",
+            "a*",
+            "*a",
+            "arn:aws:cloudtrail:*:111122223333:trail/*",
+            "é*ß?x",
+        ] {
+            let (mut live, mut general) = (Tokens::EMPTY, Tokens::EMPTY);
+            tokenize_live(text, &mut live);
+            tokenize([(text, true)], &mut general);
+            if !text.contains(['*', '?']) {
+                general = Tokens::EMPTY;
+            }
+            assert_eq!(live, general, "{text}");
+        }
     }
 
     #[test]
