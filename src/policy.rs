@@ -189,14 +189,14 @@ pub enum AwsPrincipal {
     /// delegates to that account's IAM policies.
     Account {
         /// The 12-digit account id.
-        account: String,
+        account: Text,
     },
     /// A user, role, assumed-role session or other IAM ARN.
     Arn {
         /// The ARN as written.
         arn: String,
         /// The account in the ARN.
-        account: String,
+        account: Text,
     },
 }
 

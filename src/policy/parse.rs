@@ -7,6 +7,7 @@
 mod fast;
 
 use super::err::{pointer_segment, PolicyError, MAX_POLICY_BYTES};
+use super::text::Text;
 use super::value::{parse_date, ArnPattern, Cidr, Template};
 use super::{
     is_account_id, ActionElement, AwsPrincipal, BaseOperator, Condition, ConditionOperator,
@@ -390,7 +391,7 @@ fn parse_aws_principal(text: &str) -> Option<Option<AwsPrincipal>> {
     }
     if is_account_id(text) {
         return Some(Some(AwsPrincipal::Account {
-            account: text.to_string(),
+            account: Text::new(text),
         }));
     }
     let parts = super::value::split_arn(text)?;
@@ -401,11 +402,11 @@ fn parse_aws_principal(text: &str) -> Option<Option<AwsPrincipal>> {
     }
     match service {
         "iam" if resource == "root" => Some(Some(AwsPrincipal::Account {
-            account: account.to_string(),
+            account: Text::new(account),
         })),
         "iam" | "sts" => Some(Some(AwsPrincipal::Arn {
             arn: text.to_string(),
-            account: account.to_string(),
+            account: Text::new(account),
         })),
         _ => None,
     }

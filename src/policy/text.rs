@@ -122,6 +122,12 @@ impl PartialEq<&str> for Text {
     }
 }
 
+impl PartialEq<String> for Text {
+    fn eq(&self, other: &String) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
 impl From<&str> for Text {
     fn from(s: &str) -> Self {
         Self::new(s)
