@@ -3,18 +3,20 @@
 //! Simulates the requests CloudTrail and log readers really make (seed 001: "Required KMS key
 //! policy sections for use with CloudTrail") and lints the policy for least privilege (seed 004).
 
+mod actions;
 mod finding;
 mod fix;
 
 pub use finding::{Compliance, Finding, FindingId, Report, Severity};
 pub use fix::{fix_policy, FixOutcome};
 
+use actions::{KmsActions, PatternMemo};
+
 use crate::eval::{evaluate, Context, Decision, Outcome, Request, RequestPrincipal};
 use crate::policy::{
-    arn_account, AwsPrincipal, BaseOperator, Effect, Pattern, Policy, PolicyError,
-    PrincipalElement, Statement,
+    arn_account, AwsPrincipal, BaseOperator, Effect, Policy, PolicyError, PrincipalElement,
+    Statement,
 };
-use std::collections::HashMap;
 
 /// The CloudTrail service principal.
 pub const CLOUDTRAIL: &str = "cloudtrail.amazonaws.com";
@@ -211,76 +213,6 @@ pub mod requests {
     }
 }
 
-/// KMS actions that carry an encryption context (seed 004: "Use encryption context conditions
-/// keys only when the action ... is CreateGrant or an AWS KMS symmetric cryptographic operation").
-const CONTEXT_ACTIONS: &[&str] = &[
-    "kms:Decrypt",
-    "kms:Encrypt",
-    "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext",
-    "kms:GenerateDataKeyPair",
-    "kms:GenerateDataKeyPairWithoutPlaintext",
-    "kms:ReEncryptFrom",
-    "kms:ReEncryptTo",
-    "kms:CreateGrant",
-];
-
-/// KMS actions without an encryption context.
-const NON_CONTEXT_ACTIONS: &[&str] = &[
-    "kms:DescribeKey",
-    "kms:GetKeyPolicy",
-    "kms:GetKeyRotationStatus",
-    "kms:GetPublicKey",
-    "kms:ListGrants",
-    "kms:ListKeyPolicies",
-    "kms:ListResourceTags",
-    "kms:ListAliases",
-    "kms:ListKeyRotations",
-    "kms:PutKeyPolicy",
-    "kms:ScheduleKeyDeletion",
-    "kms:CancelKeyDeletion",
-    "kms:DisableKey",
-    "kms:EnableKey",
-    "kms:EnableKeyRotation",
-    "kms:DisableKeyRotation",
-    "kms:RotateKeyOnDemand",
-    "kms:TagResource",
-    "kms:UntagResource",
-    "kms:UpdateKeyDescription",
-    "kms:UpdatePrimaryRegion",
-    "kms:ReplicateKey",
-    "kms:RevokeGrant",
-    "kms:RetireGrant",
-    "kms:Sign",
-    "kms:Verify",
-    "kms:GenerateMac",
-    "kms:VerifyMac",
-    "kms:DeriveSharedSecret",
-    "kms:CreateAlias",
-    "kms:DeleteAlias",
-    "kms:UpdateAlias",
-];
-
-// INVARIANT: `lint_statements` keeps one bit per non-context action in a u64.
-const _: () = assert!(NON_CONTEXT_ACTIONS.len() <= 64);
-
-/// What CloudTrail needs (seed 001): GenerateDataKey*, DescribeKey, Decrypt.
-const CLOUDTRAIL_ACTIONS: &[&str] = &[
-    "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext",
-    "kms:GenerateDataKeyPair",
-    "kms:GenerateDataKeyPairWithoutPlaintext",
-    "kms:DescribeKey",
-    "kms:Decrypt",
-];
-
-fn all_kms_actions() -> impl Iterator<Item = &'static str> {
-    CONTEXT_ACTIONS
-        .iter()
-        .chain(NON_CONTEXT_ACTIONS.iter())
-        .copied()
-}
-
 /// Condition keys that tie a wildcard principal to known accounts or networks.
 const RESTRICTING_KEYS: &[&str] = &[
     "aws:principalaccount",
@@ -327,6 +259,9 @@ struct Checker<'a> {
     policy: &'a Policy,
     input: &'a CheckInput,
     findings: Vec<Finding>,
+    /// Which KMS actions each action pattern covers, shared by the lint and the event data
+    /// store checks.
+    actions: PatternMemo<'a>,
 }
 
 impl Checker<'_> {
@@ -582,12 +517,11 @@ impl Checker<'_> {
                 );
             }
         }
-        for s in self
-            .policy
-            .statements
-            .iter()
-            .filter(|s| grants_service(s, CLOUDTRAIL))
-        {
+        let policy = self.policy;
+        for s in &policy.statements {
+            if service_grant(s, CLOUDTRAIL, &mut self.actions).is_empty() {
+                continue;
+            }
             if s.conditions
                 .iter()
                 .any(|c| c.key == "aws:sourcearn" || c.key == "aws:sourceaccount")
@@ -618,9 +552,6 @@ impl Checker<'_> {
         let serves_eds = !input.event_data_stores.is_empty();
         let serves_trails = !input.trails.is_empty();
         let policy = self.policy;
-        // Which NON_CONTEXT_ACTIONS each action pattern covers (bit i: entry i): statements
-        // repeat the same few patterns, so each is matched against the list once.
-        let mut non_context: HashMap<&Pattern, u64> = HashMap::new();
         for s in &policy.statements {
             if s.effect != Effect::Allow {
                 continue;
@@ -629,10 +560,11 @@ impl Checker<'_> {
             if matches!(s.principal, Some(PrincipalElement::NotPrincipal(_))) {
                 self.push(FindingId::NotPrincipalAllow, &key, label(), "Allow with NotPrincipal grants everyone not listed; AWS does not support it in key policies".into(), None);
             }
-            if is_public(s) {
+            if is_public(s, &mut self.actions) {
                 self.push(FindingId::PublicAccess, &key, label(), "any principal in any account (or anonymous) gets KMS actions: there is no account, organization or source condition".into(), None);
             }
-            if grants_service(s, CLOUDTRAIL) {
+            let cloudtrail = service_grant(s, CLOUDTRAIL, &mut self.actions);
+            if !cloudtrail.is_empty() {
                 let has_arn = s
                     .conditions
                     .iter()
@@ -658,9 +590,7 @@ impl Checker<'_> {
                 } else if has_account && !has_arn && serves_trails {
                     self.push(FindingId::SourceAccountOnly, &key, label(), "aws:SourceAccount is supported but aws:SourceArn is recommended: it limits the key to specific trails".into(), None);
                 }
-                let extra: Vec<&str> = all_kms_actions()
-                    .filter(|a| !CLOUDTRAIL_ACTIONS.contains(a) && s.covers_action(a))
-                    .collect();
+                let extra = cloudtrail.beyond_cloudtrail().names();
                 if !extra.is_empty() {
                     self.push(FindingId::ServiceOvergrant, &key, label(), format!("CloudTrail is granted {} beyond what it needs (GenerateDataKey*, DescribeKey, Decrypt)", short_list(&extra)), None);
                 }
@@ -673,22 +603,16 @@ impl Checker<'_> {
                 .iter()
                 .any(|c| is_context_key(&c.key) && !crate::eval::condition::evaluate(c, &empty));
             if blocks {
-                let mut covered = 0u64;
-                for p in s.action.patterns().iter().filter(|p| !p.is_match_all()) {
-                    covered |= *non_context.entry(p).or_insert_with(|| {
-                        NON_CONTEXT_ACTIONS
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, a)| p.matches(a))
-                            .fold(0, |bits, (i, _)| bits | (1u64 << i))
-                    });
-                }
-                let named: Vec<&str> = NON_CONTEXT_ACTIONS
+                // The patterns as written (for NotAction too), as before.
+                let covered = s
+                    .action
+                    .patterns()
                     .iter()
-                    .enumerate()
-                    .filter(|(i, _)| covered & (1u64 << i) != 0)
-                    .map(|(_, a)| *a)
-                    .collect();
+                    .filter(|p| !p.is_match_all())
+                    .fold(KmsActions::default(), |bits, p| {
+                        bits | self.actions.pattern(p)
+                    });
+                let named = covered.non_context().names();
                 if !named.is_empty() {
                     self.push(FindingId::ContextOnNonCryptoAction, &key, label(), format!("an encryption-context condition on {}, which carries no encryption context: this statement can never allow it", short_list(&named)), None);
                 }
@@ -790,11 +714,16 @@ fn is_context_key(key: &str) -> bool {
     key.starts_with("kms:encryptioncontext:") || key == "kms:encryptioncontextkeys"
 }
 
-/// The statement names the service principal (directly or as everyone).
-fn grants_service(s: &Statement, service: &str) -> bool {
-    s.effect == Effect::Allow
+/// The KMS actions an Allow statement naming the service principal grants it (none for other
+/// statements).
+fn service_grant<'a>(s: &'a Statement, service: &str, actions: &mut PatternMemo<'a>) -> KmsActions {
+    if s.effect == Effect::Allow
         && matches!(&s.principal, Some(PrincipalElement::Principal(set)) if set.service.iter().any(|x| x == service))
-        && all_kms_actions().any(|a| s.covers_action(a))
+    {
+        actions.element(&s.action)
+    } else {
+        KmsActions::default()
+    }
 }
 
 fn grants_aws_decrypt(s: &Statement) -> bool {
@@ -805,13 +734,13 @@ fn grants_aws_decrypt(s: &Statement) -> bool {
 
 /// Wildcard principal (or NotPrincipal), a KMS action, and no condition tying it to known
 /// accounts, organizations or networks.
-fn is_public(s: &Statement) -> bool {
+fn is_public<'a>(s: &'a Statement, actions: &mut PatternMemo<'a>) -> bool {
     let wildcard = match &s.principal {
         Some(PrincipalElement::Principal(set)) => set.everyone,
         Some(PrincipalElement::NotPrincipal(_)) => true,
         None => false,
     };
-    if !wildcard || !all_kms_actions().any(|a| s.covers_action(a)) {
+    if !wildcard || actions.element(&s.action).is_empty() {
         return false;
     }
     let restricted = s.conditions.iter().any(|c| {
@@ -849,6 +778,7 @@ pub fn check(policy: &Policy, input: &CheckInput) -> Report {
         policy,
         input,
         findings: Vec::new(),
+        actions: PatternMemo::default(),
     };
     c.run();
     finish(c.findings, input)

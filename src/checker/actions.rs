@@ -1,0 +1,323 @@
+//! The KMS actions the lint names, and which of them an `Action`/`NotAction` element covers, as
+//! a bit set: worked out once per distinct pattern instead of matching every action against
+//! every pattern of every statement.
+
+use crate::policy::{ActionElement, Pattern};
+
+/// KMS actions that carry an encryption context (seed 004: "Use encryption context conditions
+/// keys only when the action ... is CreateGrant or an AWS KMS symmetric cryptographic operation").
+const CONTEXT_ACTIONS: &[&str] = &[
+    "kms:Decrypt",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:GenerateDataKeyPair",
+    "kms:GenerateDataKeyPairWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:CreateGrant",
+];
+
+/// KMS actions without an encryption context.
+const NON_CONTEXT_ACTIONS: &[&str] = &[
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:GetPublicKey",
+    "kms:ListGrants",
+    "kms:ListKeyPolicies",
+    "kms:ListResourceTags",
+    "kms:ListAliases",
+    "kms:ListKeyRotations",
+    "kms:PutKeyPolicy",
+    "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
+    "kms:DisableKey",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:DisableKeyRotation",
+    "kms:RotateKeyOnDemand",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateKeyDescription",
+    "kms:UpdatePrimaryRegion",
+    "kms:ReplicateKey",
+    "kms:RevokeGrant",
+    "kms:RetireGrant",
+    "kms:Sign",
+    "kms:Verify",
+    "kms:GenerateMac",
+    "kms:VerifyMac",
+    "kms:DeriveSharedSecret",
+    "kms:CreateAlias",
+    "kms:DeleteAlias",
+    "kms:UpdateAlias",
+];
+
+/// What CloudTrail needs (seed 001): GenerateDataKey*, DescribeKey, Decrypt.
+const CLOUDTRAIL_ACTIONS: &[&str] = &[
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:GenerateDataKeyPair",
+    "kms:GenerateDataKeyPairWithoutPlaintext",
+    "kms:DescribeKey",
+    "kms:Decrypt",
+];
+
+// INVARIANT: `KmsActions` keeps one bit per action of `all()` in a u64.
+const _: () = assert!(CONTEXT_ACTIONS.len() + NON_CONTEXT_ACTIONS.len() <= 64);
+
+/// Every KMS action above, in report order: `CONTEXT_ACTIONS`, then `NON_CONTEXT_ACTIONS`.
+fn all() -> impl Iterator<Item = &'static str> {
+    CONTEXT_ACTIONS
+        .iter()
+        .chain(NON_CONTEXT_ACTIONS.iter())
+        .copied()
+}
+
+const fn same(mut a: &[u8], mut b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    while let ([x, xs @ ..], [y, ys @ ..]) = (a, b) {
+        if *x != *y {
+            return false;
+        }
+        (a, b) = (xs, ys);
+    }
+    true
+}
+
+const fn contains(mut list: &[&str], action: &str) -> bool {
+    while let [first, rest @ ..] = list {
+        if same(first.as_bytes(), action.as_bytes()) {
+            return true;
+        }
+        list = rest;
+    }
+    false
+}
+
+/// The bits of `all()` whose action is in `list` (a const fn: no table building at run time).
+const fn bits_of(list: &[&str]) -> u64 {
+    let (mut context, mut other) = (CONTEXT_ACTIONS, NON_CONTEXT_ACTIONS);
+    let mut bits = 0u64;
+    let mut i = 0;
+    loop {
+        let action = match (context, other) {
+            ([a, rest @ ..], _) => {
+                context = rest;
+                a
+            }
+            ([], [a, rest @ ..]) => {
+                other = rest;
+                a
+            }
+            ([], []) => return bits,
+        };
+        if contains(list, action) {
+            bits |= 1 << i;
+        }
+        i += 1;
+    }
+}
+
+/// A set of the KMS actions above (bit i: the i-th action of `all()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct KmsActions(u64);
+
+impl KmsActions {
+    const ALL: Self = Self(bits_of(CONTEXT_ACTIONS) | bits_of(NON_CONTEXT_ACTIONS));
+    const NON_CONTEXT: Self = Self(bits_of(NON_CONTEXT_ACTIONS));
+    const CLOUDTRAIL: Self = Self(bits_of(CLOUDTRAIL_ACTIONS));
+
+    fn matching(hit: impl Fn(&str) -> bool) -> Self {
+        Self(
+            all()
+                .enumerate()
+                .fold(0, |bits, (i, a)| if hit(a) { bits | 1 << i } else { bits }),
+        )
+    }
+
+    /// The actions `pattern` matches, exactly as `Pattern::matches` decides.
+    pub(super) fn matched_by(pattern: &Pattern) -> Self {
+        if pattern.is_match_all() {
+            return Self::ALL;
+        }
+        let text = pattern.as_str();
+        // Action patterns match case-insensitively; an ASCII one compares bytes ignoring ASCII
+        // case, so the usual literal and `prefix*` shapes need no glob matching.
+        if text.is_ascii() {
+            match text.find(['*', '?']) {
+                None => return Self::matching(|a| a.eq_ignore_ascii_case(text)),
+                Some(n) if n + 1 == text.len() && text.ends_with('*') => {
+                    let prefix = text.as_bytes().get(..n).unwrap_or(&[]);
+                    return Self::matching(|a| {
+                        a.as_bytes()
+                            .get(..n)
+                            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+        Self::matching(|a| pattern.matches(a))
+    }
+
+    /// The actions other than CloudTrail's.
+    pub(super) fn beyond_cloudtrail(self) -> Self {
+        Self(self.0 & !Self::CLOUDTRAIL.0)
+    }
+
+    /// The actions without an encryption context.
+    pub(super) fn non_context(self) -> Self {
+        Self(self.0 & Self::NON_CONTEXT.0)
+    }
+
+    /// True when no action is in the set.
+    pub(super) fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The actions in the set, in report order.
+    pub(super) fn names(self) -> Vec<&'static str> {
+        all()
+            .enumerate()
+            .filter(|(i, _)| self.0 & (1u64 << i) != 0)
+            .map(|(_, a)| a)
+            .collect()
+    }
+}
+
+impl std::ops::BitOr for KmsActions {
+    type Output = Self;
+
+    fn bitor(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+}
+
+/// `KmsActions::matched_by` remembered for the first few distinct patterns: statements repeat
+/// the same handful, and a short list (no hashing) keeps a lookup cheap and bounded.
+#[derive(Debug, Default)]
+pub(super) struct PatternMemo<'a> {
+    seen: Vec<(&'a Pattern, KmsActions)>,
+}
+
+impl<'a> PatternMemo<'a> {
+    /// Beyond this many distinct patterns, `matched_by` (cheap for the usual shapes) is not
+    /// remembered, so a policy with many distinct patterns stays linear.
+    const CAPACITY: usize = 16;
+
+    /// The actions `pattern` matches.
+    pub(super) fn pattern(&mut self, pattern: &'a Pattern) -> KmsActions {
+        if let Some((_, bits)) = self.seen.iter().find(|(p, _)| *p == pattern) {
+            return *bits;
+        }
+        let bits = KmsActions::matched_by(pattern);
+        if self.seen.len() < Self::CAPACITY {
+            self.seen.push((pattern, bits));
+        }
+        bits
+    }
+
+    /// The actions an `Action`/`NotAction` element covers (`ActionElement::matches`).
+    pub(super) fn element(&mut self, element: &'a ActionElement) -> KmsActions {
+        let named = element
+            .patterns()
+            .iter()
+            .fold(KmsActions::default(), |bits, p| bits | self.pattern(p));
+        match element {
+            ActionElement::Action(_) => named,
+            ActionElement::NotAction(_) => KmsActions(KmsActions::ALL.0 & !named.0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The slow definition: every action through `Pattern::matches`.
+    fn slow(p: &Pattern) -> KmsActions {
+        KmsActions::matching(|a| p.matches(a))
+    }
+
+    #[test]
+    fn matched_by_is_pattern_matches() {
+        let patterns = [
+            "*",
+            "**",
+            "kms:*",
+            "KMS:*",
+            "kms:Decrypt",
+            "KMS:DECRYPT",
+            "kms:decrypt",
+            "kms:Decrypt*",
+            "kms:GenerateDataKey*",
+            "kms:generatedatakeypair*",
+            "kms:Describe*",
+            "kms:Describe**",
+            "kms:*Key",
+            "kms:*crypt*",
+            "kms:?ecrypt",
+            "kms:Gen?rateDataKey*",
+            "k*",
+            "k*:*",
+            "*:*",
+            "*:Decrypt",
+            "?ms:*",
+            "km*",
+            "kms*",
+            "kms:",
+            "kms",
+            "s3:*",
+            "s3:GetObject",
+            "kms:Sign",
+            "kms:SignX",
+            "kms:DecryptX*",
+            "\u{212a}ms:Decrypt",
+            "\u{212a}ms:*",
+            "kms:Décrypt",
+            "kms:D\u{e9}*",
+            "",
+        ];
+        for text in patterns {
+            // Action patterns are parsed case-insensitive.
+            let p = Pattern::new(text, true);
+            assert_eq!(KmsActions::matched_by(&p), slow(&p), "`{text}`");
+        }
+    }
+
+    #[test]
+    fn tables() {
+        assert_eq!(all().count(), 41);
+        assert_eq!(
+            KmsActions::CLOUDTRAIL.names(),
+            [
+                "kms:Decrypt",
+                "kms:GenerateDataKey",
+                "kms:GenerateDataKeyWithoutPlaintext",
+                "kms:GenerateDataKeyPair",
+                "kms:GenerateDataKeyPairWithoutPlaintext",
+                "kms:DescribeKey"
+            ]
+        );
+        assert_eq!(KmsActions::NON_CONTEXT.names(), NON_CONTEXT_ACTIONS);
+        assert_eq!(KmsActions::ALL.names().len(), 41);
+    }
+
+    #[test]
+    fn memo_and_not_action() {
+        let mut memo = PatternMemo::default();
+        let el = ActionElement::NotAction(vec![Pattern::new("kms:*", true)]);
+        assert!(memo.element(&el).is_empty());
+        let el = ActionElement::NotAction(vec![Pattern::new("kms:Decrypt", true)]);
+        assert_eq!(memo.element(&el).names().len(), 40);
+        let el = ActionElement::Action(vec![
+            Pattern::new("kms:Decrypt", true),
+            Pattern::new("kms:Sign", true),
+        ]);
+        assert_eq!(memo.element(&el).names(), ["kms:Decrypt", "kms:Sign"]);
+    }
+}
