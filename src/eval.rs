@@ -430,6 +430,11 @@ fn role_covers(policy_arn: &str, p: &IamPrincipal) -> bool {
     let Some(role) = &p.role_name else {
         return false;
     };
+    // The ARN's resource is its tail, so a covering ARN ends with the role name: a cheap test
+    // that skips splitting most ARNs of a policy that names many roles.
+    if !policy_arn.ends_with(role.as_str()) {
+        return false;
+    }
     crate::policy::value::split_arn(policy_arn).is_some_and(|parts| {
         let [_, _, service, _, _, resource] = parts;
         service == "iam"
@@ -486,15 +491,61 @@ fn first_failed<'a>(s: &'a Statement, ctx: &Context) -> Option<&'a Condition> {
     s.conditions.iter().find(|c| !condition::evaluate(c, ctx))
 }
 
-struct PolicyPass {
-    denies: Vec<StatementRef>,
-    allows: Vec<(StatementRef, PrincipalMatch)>,
-    failed: Vec<FailedCondition>,
+/// What one policy says about a request. Statements stay borrowed: only those a decision
+/// reports become `StatementRef`s (a Sid copy each) or `FailedCondition`s.
+struct PolicyPass<'p> {
+    source: Source,
+    denies: Vec<&'p Statement>,
+    allows: Vec<(&'p Statement, PrincipalMatch)>,
+    failed: Vec<(&'p Statement, &'p Condition)>,
 }
 
-fn pass(policy: &Policy, source: Source, request: &Request) -> PolicyPass {
+impl PolicyPass<'_> {
+    fn denies(&self) -> impl Iterator<Item = StatementRef> + '_ {
+        self.denies
+            .iter()
+            .map(|s| StatementRef::new(self.source, s))
+    }
+
+    /// The allowing statements whose principal match is `m`, or all of them for `None`.
+    fn allows(&self, m: Option<PrincipalMatch>) -> impl Iterator<Item = StatementRef> + '_ {
+        self.allows
+            .iter()
+            .filter(move |(_, pm)| m.is_none_or(|m| *pm == m))
+            .map(|(s, _)| StatementRef::new(self.source, s))
+    }
+
+    fn has_allow(&self, m: PrincipalMatch) -> bool {
+        self.allows.iter().any(|(_, pm)| *pm == m)
+    }
+
+    fn failed<'r>(&'r self, request: &'r Request) -> impl Iterator<Item = FailedCondition> + 'r {
+        self.failed
+            .iter()
+            .map(|(s, c)| failed_condition(self.source, s, c, request))
+    }
+}
+
+fn failed_condition(
+    source: Source,
+    s: &Statement,
+    c: &Condition,
+    request: &Request,
+) -> FailedCondition {
+    FailedCondition {
+        statement: StatementRef::new(source, s),
+        operator: c.operator.name.clone(),
+        key: c.key_name.clone(),
+        expected: c.raw_values.clone(),
+        actual: request.context.get(&c.key).map(|e| e.values.clone()),
+        path: c.path.clone(),
+    }
+}
+
+fn pass<'p>(policy: &'p Policy, source: Source, request: &Request) -> PolicyPass<'p> {
     let key_policy = source == Source::KeyPolicy;
     let mut out = PolicyPass {
+        source,
         denies: Vec::new(),
         allows: Vec::new(),
         failed: Vec::new(),
@@ -508,16 +559,9 @@ fn pass(policy: &Policy, source: Source, request: &Request) -> PolicyPass {
             continue;
         }
         match (first_failed(s, &request.context), s.effect) {
-            (None, Effect::Deny) => out.denies.push(StatementRef::new(source, s)),
-            (None, Effect::Allow) => out.allows.push((StatementRef::new(source, s), pm)),
-            (Some(c), Effect::Allow) => out.failed.push(FailedCondition {
-                statement: StatementRef::new(source, s),
-                operator: c.operator.name.clone(),
-                key: c.key_name.clone(),
-                expected: c.raw_values.clone(),
-                actual: request.context.get(&c.key).map(|e| e.values.clone()),
-                path: c.path.clone(),
-            }),
+            (None, Effect::Deny) => out.denies.push(s),
+            (None, Effect::Allow) => out.allows.push((s, pm)),
+            (Some(c), Effect::Allow) => out.failed.push((s, c)),
             (Some(_), Effect::Deny) => {}
         }
     }
@@ -542,40 +586,25 @@ pub fn evaluate(
         .map(|(i, p)| pass(p, Source::Identity(i), request))
         .collect();
 
-    let mut denies = key.denies.clone();
-    denies.extend(identity.iter().flat_map(|p| p.denies.iter().cloned()));
-    if !denies.is_empty() {
+    if !key.denies.is_empty() || identity.iter().any(|p| !p.denies.is_empty()) {
         return Decision {
             decision: Outcome::ExplicitDeny,
             via: None,
-            statements: denies,
+            statements: key
+                .denies()
+                .chain(identity.iter().flat_map(PolicyPass::denies))
+                .collect(),
             failed_conditions: Vec::new(),
             requires_identity_policy: false,
             note: None,
         };
     }
 
-    let key_account = arn_account(&request.resource);
-    let cross_account = match (&request.principal, key_account) {
-        (RequestPrincipal::Iam(p), Some(k)) => p.account != k,
+    // The key's account matters only for IAM principals.
+    let cross_account = match &request.principal {
+        RequestPrincipal::Iam(p) => arn_account(&request.resource).is_some_and(|k| p.account != k),
         _ => false,
     };
-    let direct: Vec<StatementRef> = key
-        .allows
-        .iter()
-        .filter(|(_, m)| *m == PrincipalMatch::Direct)
-        .map(|(s, _)| s.clone())
-        .collect();
-    let delegated: Vec<StatementRef> = key
-        .allows
-        .iter()
-        .filter(|(_, m)| *m == PrincipalMatch::Account)
-        .map(|(s, _)| s.clone())
-        .collect();
-    let identity_allows: Vec<StatementRef> = identity
-        .iter()
-        .flat_map(|p| p.allows.iter().map(|(s, _)| s.clone()))
-        .collect();
 
     let deny = |note: Option<String>, failed: Vec<FailedCondition>| Decision {
         decision: Outcome::ImplicitDeny,
@@ -586,26 +615,29 @@ pub fn evaluate(
         note,
     };
 
+    let direct = key.has_allow(PrincipalMatch::Direct);
     // Directly named, same account: the key policy alone decides.
-    if !direct.is_empty() && !cross_account {
+    if direct && !cross_account {
         return Decision {
             decision: Outcome::Allow,
             via: Some(Via::KeyPolicy),
-            statements: direct,
+            statements: key.allows(Some(PrincipalMatch::Direct)).collect(),
             failed_conditions: Vec::new(),
             requires_identity_policy: false,
             note: None,
         };
     }
     // Everything else that the key policy lets through needs an identity policy as well.
-    let key_side: Vec<StatementRef> = if !direct.is_empty() {
-        direct
+    let key_side = if direct {
+        PrincipalMatch::Direct
     } else {
-        delegated
+        PrincipalMatch::Account
     };
-    if key_side.is_empty() {
-        let mut failed = key.failed;
-        failed.extend(identity.into_iter().flat_map(|p| p.failed));
+    if !key.has_allow(key_side) {
+        let failed: Vec<FailedCondition> = key
+            .failed(request)
+            .chain(identity.iter().flat_map(|p| p.failed(request)))
+            .collect();
         let note = if failed.is_empty() {
             Some("no key policy statement allows this principal and action".to_string())
         } else {
@@ -622,26 +654,25 @@ pub fn evaluate(
         None => Decision {
             decision: Outcome::Allow,
             via: Some(Via::IamDelegation),
-            statements: key_side,
+            statements: key.allows(Some(key_side)).collect(),
             failed_conditions: Vec::new(),
             requires_identity_policy: true,
             note: Some(format!("allowed through IAM delegation: {why}")),
         },
-        Some(_) if !identity_allows.is_empty() => {
-            let mut statements = key_side;
-            statements.extend(identity_allows);
-            Decision {
-                decision: Outcome::Allow,
-                via: Some(Via::IamDelegation),
-                statements,
-                failed_conditions: Vec::new(),
-                requires_identity_policy: false,
-                note: None,
-            }
-        }
+        Some(_) if identity.iter().any(|p| !p.allows.is_empty()) => Decision {
+            decision: Outcome::Allow,
+            via: Some(Via::IamDelegation),
+            statements: key
+                .allows(Some(key_side))
+                .chain(identity.iter().flat_map(|p| p.allows(None)))
+                .collect(),
+            failed_conditions: Vec::new(),
+            requires_identity_policy: false,
+            note: None,
+        },
         Some(_) => deny(
             Some(format!("no identity policy allows the request; {why}")),
-            identity.into_iter().flat_map(|p| p.failed).collect(),
+            identity.iter().flat_map(|p| p.failed(request)).collect(),
         ),
     }
 }
