@@ -106,45 +106,68 @@ fn arn_region(arn: &str) -> &str {
 pub mod requests {
     use super::*;
 
+    // The context keys below are written lowercase (as `Context` stores them) so that setting
+    // them copies no key.
+
+    /// Keys in the largest request (a trail read): room for all without growing.
+    const MOST_KEYS: usize = 8;
+
     fn service_request(input: &CheckInput, action: &str) -> Request {
         Request {
             principal: RequestPrincipal::Service(CLOUDTRAIL.into()),
             action: action.into(),
             resource: input.key_arn.clone(),
-            context: Context::new(),
+            context: Context::with_capacity(MOST_KEYS),
         }
         .with_principal_context()
     }
 
     fn trail_source(ctx: &mut Context, trail: &Trail) {
-        ctx.set("aws:SourceArn", trail.arn.clone());
+        ctx.set_lowercase("aws:sourcearn", trail.arn.clone());
         if let Some(a) = arn_account(&trail.arn) {
-            ctx.set("aws:SourceAccount", a);
+            ctx.set_lowercase("aws:sourceaccount", a.to_string());
         }
+    }
+
+    /// `{service}.{region}.amazonaws.com` for the ARN's region, without `format!`.
+    fn service_endpoint(service: &str, arn: &str) -> String {
+        let region = arn_region(arn);
+        let mut out = String::with_capacity(service.len() + region.len() + 15);
+        out.push_str(service);
+        out.push('.');
+        out.push_str(region);
+        out.push_str(".amazonaws.com");
+        out
     }
 
     /// The encryption context CloudTrail uses for a trail's log files.
     fn trail_context(ctx: &mut Context, input: &CheckInput, trail: &Trail) {
-        let mut keys = vec!["aws:cloudtrail:arn".to_string()];
-        ctx.set(
-            "kms:EncryptionContext:aws:cloudtrail:arn",
+        ctx.set_lowercase(
+            "kms:encryptioncontext:aws:cloudtrail:arn",
             trail.arn.clone(),
         );
-        if let Some(bucket) = &trail.bucket {
-            let account = arn_account(&trail.arn).unwrap_or("");
-            let s3 = if input.bucket_key {
-                format!("arn:{}:s3:::{bucket}", input.partition())
-            } else {
-                format!(
-                    "arn:{}:s3:::{bucket}/AWSLogs/{account}/CloudTrail/{}/log.json.gz",
-                    input.partition(),
-                    arn_region(&trail.arn)
-                )
-            };
-            ctx.set("kms:EncryptionContext:aws:s3:arn", s3);
-            keys.push("aws:s3:arn".into());
-        }
-        ctx.set_multi("kms:EncryptionContextKeys", keys);
+        let keys = match &trail.bucket {
+            Some(bucket) => {
+                let partition = input.partition();
+                let mut s3 = String::with_capacity(80 + bucket.len());
+                s3.push_str("arn:");
+                s3.push_str(partition);
+                s3.push_str(":s3:::");
+                s3.push_str(bucket);
+                if !input.bucket_key {
+                    // `arn:{partition}:s3:::{bucket}/AWSLogs/{account}/CloudTrail/{region}/log.json.gz`
+                    s3.push_str("/AWSLogs/");
+                    s3.push_str(arn_account(&trail.arn).unwrap_or(""));
+                    s3.push_str("/CloudTrail/");
+                    s3.push_str(arn_region(&trail.arn));
+                    s3.push_str("/log.json.gz");
+                }
+                ctx.set_lowercase("kms:encryptioncontext:aws:s3:arn", s3);
+                vec!["aws:cloudtrail:arn".to_string(), "aws:s3:arn".to_string()]
+            }
+            None => vec!["aws:cloudtrail:arn".to_string()],
+        };
+        ctx.set_multi_lowercase("kms:encryptioncontextkeys", keys);
     }
 
     /// CloudTrail's GenerateDataKey for a trail's log file.
@@ -176,12 +199,10 @@ pub mod requests {
             principal: reader,
             action: "kms:Decrypt".into(),
             resource: input.key_arn.clone(),
-            context: Context::new(),
+            context: Context::with_capacity(MOST_KEYS),
         };
-        r.context.set(
-            "kms:ViaService",
-            format!("s3.{}.amazonaws.com", arn_region(&trail.arn)),
-        );
+        r.context
+            .set_lowercase("kms:viaservice", service_endpoint("s3", &trail.arn));
         trail_context(&mut r.context, input, trail);
         r.with_principal_context()
     }
@@ -203,12 +224,10 @@ pub mod requests {
             principal: reader,
             action: action.into(),
             resource: input.key_arn.clone(),
-            context: Context::new(),
+            context: Context::with_capacity(MOST_KEYS),
         };
-        r.context.set(
-            "kms:ViaService",
-            format!("cloudtrail.{}.amazonaws.com", arn_region(eds)),
-        );
+        r.context
+            .set_lowercase("kms:viaservice", service_endpoint("cloudtrail", eds));
         r.with_principal_context()
     }
 }

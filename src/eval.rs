@@ -12,6 +12,7 @@ use crate::policy::{
     PrincipalSet, ResourceElement, Statement,
 };
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// One condition key's values in a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +26,9 @@ pub struct ContextEntry {
 /// The request context: condition keys (case-insensitive) to values.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
-    entries: Vec<(String, ContextEntry)>,
+    /// INVARIANT: keys are ASCII-lowercase; fixed keys (the checker's, the principal keys) are
+    /// borrowed rather than copied.
+    entries: Vec<(Cow<'static, str>, ContextEntry)>,
 }
 
 /// Condition keys that are multi-valued however many values a request carries.
@@ -41,6 +44,38 @@ impl Context {
     /// An empty context.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty context with room for `n` keys.
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        Self {
+            entries: Vec::with_capacity(n),
+        }
+    }
+
+    /// [`Context::set`] for a key that is already lowercase, without copying it.
+    pub(crate) fn set_lowercase(&mut self, key: &'static str, value: String) -> &mut Self {
+        let multi = MULTI_VALUED_KEYS.contains(&key);
+        self.put_lowercase(key, vec![value], multi)
+    }
+
+    /// [`Context::set_multi`] for a key that is already lowercase, without copying it.
+    pub(crate) fn set_multi_lowercase(
+        &mut self,
+        key: &'static str,
+        values: Vec<String>,
+    ) -> &mut Self {
+        self.put_lowercase(key, values, true)
+    }
+
+    fn put_lowercase(&mut self, key: &'static str, values: Vec<String>, multi: bool) -> &mut Self {
+        debug_assert!(!key.bytes().any(|b| b.is_ascii_uppercase()));
+        let entry = ContextEntry { values, multi };
+        match self.entries.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, e)) => *e = entry,
+            None => self.entries.push((Cow::Borrowed(key), entry)),
+        }
+        self
     }
 
     /// Sets a single-valued key (replacing any earlier value).
@@ -78,16 +113,11 @@ impl Context {
             .find(|(k, _)| k.eq_ignore_ascii_case(key))
         {
             Some((_, e)) => *e = entry,
-            None => self.entries.push((key.to_ascii_lowercase(), entry)),
+            None => self
+                .entries
+                .push((Cow::Owned(key.to_ascii_lowercase()), entry)),
         }
         self
-    }
-
-    /// True when the context has `key` (any case).
-    fn contains_ignore_case(&self, key: &str) -> bool {
-        self.entries
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case(key))
     }
 
     /// Removes a key.
@@ -103,7 +133,7 @@ impl Context {
 
     /// The keys and values, in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextEntry)> {
-        self.entries.iter().map(|(k, e)| (k.as_str(), e))
+        self.entries.iter().map(|(k, e)| (k.as_ref(), e))
     }
 }
 
@@ -218,18 +248,19 @@ impl Request {
     /// Adds the principal keys AWS sets on every request (`aws:PrincipalArn`, `aws:PrincipalAccount`,
     /// `aws:PrincipalIsAWSService`, `aws:PrincipalServiceName`, `kms:CallerAccount`) unless present.
     pub fn with_principal_context(mut self) -> Self {
-        let mut set = |k: &str, v: String| {
-            if !self.context.contains_ignore_case(k) {
-                self.context.set(k, v);
+        // Stored keys are lowercase, so `get` of the lowercase key is a case-insensitive test.
+        let mut set = |k: &'static str, v: String| {
+            if self.context.get(k).is_none() {
+                self.context.set_lowercase(k, v);
             }
         };
         match &self.principal {
             RequestPrincipal::Service(s) => {
-                set("aws:PrincipalIsAWSService", "true".into());
-                set("aws:PrincipalServiceName", s.clone());
+                set("aws:principalisawsservice", "true".into());
+                set("aws:principalservicename", s.clone());
             }
             RequestPrincipal::Iam(p) => {
-                set("aws:PrincipalIsAWSService", "false".into());
+                set("aws:principalisawsservice", "false".into());
                 let principal_arn = match (&p.role_name, p.arn.contains(":assumed-role/")) {
                     (Some(role), true) => {
                         let partition = p.arn.split(':').nth(1).unwrap_or("aws");
@@ -237,9 +268,9 @@ impl Request {
                     }
                     _ => p.arn.clone(),
                 };
-                set("aws:PrincipalArn", principal_arn);
-                set("aws:PrincipalAccount", p.account.clone());
-                set("kms:CallerAccount", p.account.clone());
+                set("aws:principalarn", principal_arn);
+                set("aws:principalaccount", p.account.clone());
+                set("kms:calleraccount", p.account.clone());
             }
             RequestPrincipal::Anonymous => {}
         }
