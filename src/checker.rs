@@ -609,9 +609,15 @@ impl Checker<'_> {
                 } else if has_account && !has_arn && serves_trails {
                     self.push(FindingId::SourceAccountOnly, &key, label(), "aws:SourceAccount is supported but aws:SourceArn is recommended: it limits the key to specific trails".into(), None);
                 }
-                let extra = cloudtrail.beyond_cloudtrail().names();
+                let extra = cloudtrail.beyond_cloudtrail();
                 if !extra.is_empty() {
-                    self.push(FindingId::ServiceOvergrant, &key, label(), format!("CloudTrail is granted {} beyond what it needs (GenerateDataKey*, DescribeKey, Decrypt)", short_list(&extra)), None);
+                    let message = [
+                        "CloudTrail is granted ",
+                        &short_list(extra),
+                        " beyond what it needs (GenerateDataKey*, DescribeKey, Decrypt)",
+                    ]
+                    .concat();
+                    self.push(FindingId::ServiceOvergrant, &key, label(), message, None);
                 }
             }
             // Seed 004: "If you use these condition keys to allow other operations, such as
@@ -631,9 +637,21 @@ impl Checker<'_> {
                     .fold(KmsActions::default(), |bits, p| {
                         bits | self.actions.pattern(p)
                     });
-                let named = covered.non_context().names();
+                let named = covered.non_context();
                 if !named.is_empty() {
-                    self.push(FindingId::ContextOnNonCryptoAction, &key, label(), format!("an encryption-context condition on {}, which carries no encryption context: this statement can never allow it", short_list(&named)), None);
+                    let message = [
+                        "an encryption-context condition on ",
+                        &short_list(named),
+                        ", which carries no encryption context: this statement can never allow it",
+                    ]
+                    .concat();
+                    self.push(
+                        FindingId::ContextOnNonCryptoAction,
+                        &key,
+                        label(),
+                        message,
+                        None,
+                    );
                 }
             }
             if serves_trails
@@ -718,15 +736,21 @@ impl Checker<'_> {
     }
 }
 
-fn short_list(items: &[&str]) -> String {
-    match items.len() {
-        0..=3 => items.join(", "),
-        n => format!(
-            "{} and {} more",
-            items.iter().take(3).copied().collect::<Vec<_>>().join(", "),
-            n - 3
-        ),
+/// `a, b, c`, or `a, b, c and 4 more`.
+fn short_list(actions: KmsActions) -> String {
+    let mut out = String::with_capacity(64);
+    for (i, a) in actions.names().take(3).enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(a);
     }
+    if let Some(more) = actions.len().checked_sub(3).filter(|n| *n > 0) {
+        out.push_str(" and ");
+        out.push_str(&more.to_string());
+        out.push_str(" more");
+    }
+    out
 }
 
 fn is_context_key(key: &str) -> bool {
