@@ -611,12 +611,11 @@ impl Checker<'_> {
                 }
                 let extra = cloudtrail.beyond_cloudtrail();
                 if !extra.is_empty() {
-                    let message = [
+                    let message = list_message(
                         "CloudTrail is granted ",
-                        &short_list(extra),
+                        extra,
                         " beyond what it needs (GenerateDataKey*, DescribeKey, Decrypt)",
-                    ]
-                    .concat();
+                    );
                     self.push(FindingId::ServiceOvergrant, &key, label(), message, None);
                 }
             }
@@ -639,12 +638,11 @@ impl Checker<'_> {
                     });
                 let named = covered.non_context();
                 if !named.is_empty() {
-                    let message = [
+                    let message = list_message(
                         "an encryption-context condition on ",
-                        &short_list(named),
+                        named,
                         ", which carries no encryption context: this statement can never allow it",
-                    ]
-                    .concat();
+                    );
                     self.push(
                         FindingId::ContextOnNonCryptoAction,
                         &key,
@@ -654,10 +652,11 @@ impl Checker<'_> {
                     );
                 }
             }
+            // Cheapest test first: most reader statements carry the condition.
             if serves_trails
                 && !serves_eds
-                && grants_aws_decrypt(s)
                 && s.conditions_on(EC_ARN_KEY).next().is_none()
+                && grants_aws_decrypt(s)
                 && !s
                     .action
                     .patterns()
@@ -736,9 +735,10 @@ impl Checker<'_> {
     }
 }
 
-/// `a, b, c`, or `a, b, c and 4 more`.
-fn short_list(actions: KmsActions) -> String {
-    let mut out = String::with_capacity(64);
+/// `before`, the actions as `a, b, c` or `a, b, c and 4 more`, then `after`: one allocation.
+fn list_message(before: &str, actions: KmsActions, after: &str) -> String {
+    let mut out = String::with_capacity(before.len() + 128 + after.len());
+    out.push_str(before);
     for (i, a) in actions.names().take(3).enumerate() {
         if i > 0 {
             out.push_str(", ");
@@ -750,6 +750,7 @@ fn short_list(actions: KmsActions) -> String {
         out.push_str(&more.to_string());
         out.push_str(" more");
     }
+    out.push_str(after);
     out
 }
 
