@@ -12,11 +12,15 @@ pub use fix::{fix_policy, FixOutcome};
 
 use actions::{KmsActions, PatternMemo};
 
-use crate::eval::{evaluate, Context, Decision, Outcome, Request, RequestPrincipal};
+use crate::eval::{
+    evaluate_borrowed, BorrowedRequest, Context, Decision, Outcome, Request, RequestPrincipal,
+};
 use crate::policy::{
     arn_account, AwsPrincipal, BaseOperator, Effect, Policy, PolicyError, PrincipalElement,
     Statement,
 };
+use requests::borrowed as simulate;
+use std::fmt::Display;
 
 /// The CloudTrail service principal.
 pub const CLOUDTRAIL: &str = "cloudtrail.amazonaws.com";
@@ -106,111 +110,30 @@ fn arn_region(arn: &str) -> &str {
 pub mod requests {
     use super::*;
 
-    // The context keys below are written lowercase (as `Context` stores them) so that setting
-    // them copies no key.
-
-    /// Keys in the largest request (a trail read): room for all without growing.
-    const MOST_KEYS: usize = 8;
-
-    fn service_request(input: &CheckInput, action: &str) -> Request {
-        Request {
-            principal: RequestPrincipal::Service(CLOUDTRAIL.into()),
-            action: action.into(),
-            resource: input.key_arn.clone(),
-            context: Context::with_capacity(MOST_KEYS),
-        }
-        .with_principal_context()
-    }
-
-    fn trail_source(ctx: &mut Context, trail: &Trail) {
-        ctx.set_lowercase("aws:sourcearn", trail.arn.clone());
-        if let Some(a) = arn_account(&trail.arn) {
-            ctx.set_lowercase("aws:sourceaccount", a.to_string());
-        }
-    }
-
-    /// `{service}.{region}.amazonaws.com` for the ARN's region, without `format!`.
-    fn service_endpoint(service: &str, arn: &str) -> String {
-        let region = arn_region(arn);
-        let mut out = String::with_capacity(service.len() + region.len() + 15);
-        out.push_str(service);
-        out.push('.');
-        out.push_str(region);
-        out.push_str(".amazonaws.com");
-        out
-    }
-
-    /// The encryption context CloudTrail uses for a trail's log files.
-    fn trail_context(ctx: &mut Context, input: &CheckInput, trail: &Trail) {
-        ctx.set_lowercase(
-            "kms:encryptioncontext:aws:cloudtrail:arn",
-            trail.arn.clone(),
-        );
-        let keys = match &trail.bucket {
-            Some(bucket) => {
-                let partition = input.partition();
-                let mut s3 = String::with_capacity(80 + bucket.len());
-                s3.push_str("arn:");
-                s3.push_str(partition);
-                s3.push_str(":s3:::");
-                s3.push_str(bucket);
-                if !input.bucket_key {
-                    // `arn:{partition}:s3:::{bucket}/AWSLogs/{account}/CloudTrail/{region}/log.json.gz`
-                    s3.push_str("/AWSLogs/");
-                    s3.push_str(arn_account(&trail.arn).unwrap_or(""));
-                    s3.push_str("/CloudTrail/");
-                    s3.push_str(arn_region(&trail.arn));
-                    s3.push_str("/log.json.gz");
-                }
-                ctx.set_lowercase("kms:encryptioncontext:aws:s3:arn", s3);
-                vec!["aws:cloudtrail:arn".to_string(), "aws:s3:arn".to_string()]
-            }
-            None => vec!["aws:cloudtrail:arn".to_string()],
-        };
-        ctx.set_multi_lowercase("kms:encryptioncontextkeys", keys);
-    }
-
     /// CloudTrail's GenerateDataKey for a trail's log file.
     pub fn trail_encrypt(input: &CheckInput, trail: &Trail) -> Request {
-        let mut r = service_request(input, "kms:GenerateDataKey");
-        trail_source(&mut r.context, trail);
-        trail_context(&mut r.context, input, trail);
-        r
+        borrowed::trail_encrypt(input, trail).to_request()
     }
 
     /// CloudTrail's DescribeKey for a trail (no encryption context).
     pub fn trail_describe(input: &CheckInput, trail: &Trail) -> Request {
-        let mut r = service_request(input, "kms:DescribeKey");
-        trail_source(&mut r.context, trail);
-        r
+        borrowed::trail_describe(input, trail).to_request()
     }
 
     /// CloudTrail's Decrypt for a trail whose bucket uses an S3 Bucket Key.
     pub fn trail_service_decrypt(input: &CheckInput, trail: &Trail) -> Request {
-        let mut r = service_request(input, "kms:Decrypt");
-        trail_source(&mut r.context, trail);
-        trail_context(&mut r.context, input, trail);
-        r
+        borrowed::trail_service_decrypt(input, trail).to_request()
     }
 
     /// A reader decrypting a trail's log file through S3.
     pub fn trail_read(input: &CheckInput, trail: &Trail, reader: RequestPrincipal) -> Request {
-        let mut r = Request {
-            principal: reader,
-            action: "kms:Decrypt".into(),
-            resource: input.key_arn.clone(),
-            context: Context::with_capacity(MOST_KEYS),
-        };
-        r.context
-            .set_lowercase("kms:viaservice", service_endpoint("s3", &trail.arn));
-        trail_context(&mut r.context, input, trail);
-        r.with_principal_context()
+        borrowed::trail_read(input, trail, &reader).to_request()
     }
 
     /// CloudTrail's call for an event data store (no aws:SourceArn/aws:SourceAccount: seed 001,
     /// "not supported in KMS key policies for event data stores").
     pub fn eds_service(input: &CheckInput, action: &str) -> Request {
-        service_request(input, action)
+        borrowed::eds_service(input, action).to_request()
     }
 
     /// A user running Lake queries: Decrypt/GenerateDataKey through CloudTrail.
@@ -220,15 +143,151 @@ pub mod requests {
         reader: RequestPrincipal,
         action: &str,
     ) -> Request {
-        let mut r = Request {
-            principal: reader,
-            action: action.into(),
-            resource: input.key_arn.clone(),
-            context: Context::with_capacity(MOST_KEYS),
-        };
-        r.context
-            .set_lowercase("kms:viaservice", service_endpoint("cloudtrail", eds));
-        r.with_principal_context()
+        borrowed::eds_user(input, eds, &reader, action).to_request()
+    }
+
+    /// The same requests borrowing from the input, as the checker evaluates them: a request
+    /// then costs a few allocations instead of one per key and value.
+    pub(in crate::checker) mod borrowed {
+        use super::super::{arn_region, CheckInput, Trail, CLOUDTRAIL};
+        use crate::eval::{BorrowedContext, BorrowedRequest, RequestPrincipal};
+        use crate::policy::arn_account;
+        use std::sync::LazyLock;
+
+        // Context keys are written lowercase, as contexts store them.
+
+        /// Keys in the largest request (a trail read): room for all without growing.
+        const MOST_KEYS: usize = 8;
+
+        static CLOUDTRAIL_PRINCIPAL: LazyLock<RequestPrincipal> =
+            LazyLock::new(|| RequestPrincipal::Service(CLOUDTRAIL.into()));
+
+        fn request<'a>(
+            input: &'a CheckInput,
+            principal: &'a RequestPrincipal,
+            action: &'a str,
+        ) -> BorrowedRequest<'a> {
+            BorrowedRequest {
+                principal,
+                action,
+                resource: &input.key_arn,
+                context: BorrowedContext::with_capacity(MOST_KEYS),
+            }
+        }
+
+        fn service_request<'a>(input: &'a CheckInput, action: &'a str) -> BorrowedRequest<'a> {
+            request(input, &CLOUDTRAIL_PRINCIPAL, action).with_principal_context()
+        }
+
+        fn trail_source<'a>(ctx: &mut BorrowedContext<'a>, trail: &'a Trail) {
+            ctx.set("aws:sourcearn", trail.arn.as_str());
+            if let Some(a) = arn_account(&trail.arn) {
+                ctx.set("aws:sourceaccount", a);
+            }
+        }
+
+        /// `{service}.{region}.amazonaws.com` for the ARN's region, without `format!`.
+        fn service_endpoint(service: &str, arn: &str) -> String {
+            let region = arn_region(arn);
+            let mut out = String::with_capacity(service.len() + region.len() + 15);
+            out.push_str(service);
+            out.push('.');
+            out.push_str(region);
+            out.push_str(".amazonaws.com");
+            out
+        }
+
+        /// The encryption context CloudTrail uses for a trail's log files.
+        fn trail_context<'a>(ctx: &mut BorrowedContext<'a>, input: &CheckInput, trail: &'a Trail) {
+            ctx.set(
+                "kms:encryptioncontext:aws:cloudtrail:arn",
+                trail.arn.as_str(),
+            );
+            match &trail.bucket {
+                Some(bucket) => {
+                    let partition = input.partition();
+                    let mut s3 = String::with_capacity(80 + bucket.len());
+                    s3.push_str("arn:");
+                    s3.push_str(partition);
+                    s3.push_str(":s3:::");
+                    s3.push_str(bucket);
+                    if !input.bucket_key {
+                        // `arn:{partition}:s3:::{bucket}/AWSLogs/{account}/CloudTrail/{region}/log.json.gz`
+                        s3.push_str("/AWSLogs/");
+                        s3.push_str(arn_account(&trail.arn).unwrap_or(""));
+                        s3.push_str("/CloudTrail/");
+                        s3.push_str(arn_region(&trail.arn));
+                        s3.push_str("/log.json.gz");
+                    }
+                    ctx.set("kms:encryptioncontext:aws:s3:arn", s3);
+                    ctx.set_multi(
+                        "kms:encryptioncontextkeys",
+                        &["aws:cloudtrail:arn", "aws:s3:arn"],
+                    );
+                }
+                None => ctx.set_multi("kms:encryptioncontextkeys", &["aws:cloudtrail:arn"]),
+            }
+        }
+
+        pub(in crate::checker) fn trail_encrypt<'a>(
+            input: &'a CheckInput,
+            trail: &'a Trail,
+        ) -> BorrowedRequest<'a> {
+            let mut r = service_request(input, "kms:GenerateDataKey");
+            trail_source(&mut r.context, trail);
+            trail_context(&mut r.context, input, trail);
+            r
+        }
+
+        pub(in crate::checker) fn trail_describe<'a>(
+            input: &'a CheckInput,
+            trail: &'a Trail,
+        ) -> BorrowedRequest<'a> {
+            let mut r = service_request(input, "kms:DescribeKey");
+            trail_source(&mut r.context, trail);
+            r
+        }
+
+        pub(in crate::checker) fn trail_service_decrypt<'a>(
+            input: &'a CheckInput,
+            trail: &'a Trail,
+        ) -> BorrowedRequest<'a> {
+            let mut r = service_request(input, "kms:Decrypt");
+            trail_source(&mut r.context, trail);
+            trail_context(&mut r.context, input, trail);
+            r
+        }
+
+        pub(in crate::checker) fn trail_read<'a>(
+            input: &'a CheckInput,
+            trail: &'a Trail,
+            reader: &'a RequestPrincipal,
+        ) -> BorrowedRequest<'a> {
+            let mut r = request(input, reader, "kms:Decrypt");
+            r.context
+                .set("kms:viaservice", service_endpoint("s3", &trail.arn));
+            trail_context(&mut r.context, input, trail);
+            r.with_principal_context()
+        }
+
+        pub(in crate::checker) fn eds_service<'a>(
+            input: &'a CheckInput,
+            action: &'a str,
+        ) -> BorrowedRequest<'a> {
+            service_request(input, action)
+        }
+
+        pub(in crate::checker) fn eds_user<'a>(
+            input: &'a CheckInput,
+            eds: &str,
+            reader: &'a RequestPrincipal,
+            action: &'a str,
+        ) -> BorrowedRequest<'a> {
+            let mut r = request(input, reader, action);
+            r.context
+                .set("kms:viaservice", service_endpoint("cloudtrail", eds));
+            r.with_principal_context()
+        }
     }
 }
 
@@ -302,8 +361,8 @@ impl Checker<'_> {
         });
     }
 
-    fn decide(&self, request: &Request) -> Decision {
-        evaluate(
+    fn decide(&self, request: &BorrowedRequest<'_>) -> Decision {
+        evaluate_borrowed(
             self.policy,
             request,
             self.input.identity_policies.as_deref(),
@@ -333,8 +392,8 @@ impl Checker<'_> {
         &mut self,
         id: FindingId,
         resource: &str,
-        request: &Request,
-        what: &str,
+        request: &BorrowedRequest<'_>,
+        what: &(impl Display + ?Sized),
         fix: impl FnOnce() -> serde_json::Value,
     ) -> Option<Decision> {
         let d = self.decide(request);
@@ -345,7 +404,7 @@ impl Checker<'_> {
         // Adding an Allow cannot override an explicit Deny, and when the key policy already
         // allows (the caller's own IAM policy is missing) the fix belongs in IAM: no statement.
         let key_side_allows = self.input.identity_policies.is_some()
-            && evaluate(self.policy, request, None).is_allowed();
+            && evaluate_borrowed(self.policy, request, None).is_allowed();
         let fix = if d.decision == Outcome::ExplicitDeny || key_side_allows {
             None
         } else {
@@ -395,7 +454,7 @@ impl Checker<'_> {
         if let Some(d) = self.require(
             FindingId::EncryptDenied,
             t,
-            &requests::trail_encrypt(input, trail),
+            &simulate::trail_encrypt(input, trail),
             "CloudTrail's kms:GenerateDataKey for this trail",
             || fix::trail_encrypt(input, &[trail]),
         ) {
@@ -413,7 +472,7 @@ impl Checker<'_> {
         self.require(
             FindingId::DescribeDenied,
             t,
-            &requests::trail_describe(input, trail),
+            &simulate::trail_describe(input, trail),
             "CloudTrail's kms:DescribeKey for this trail",
             || fix::trail_describe(input, &[trail]),
         );
@@ -421,7 +480,7 @@ impl Checker<'_> {
             self.require(
                 FindingId::ServiceDecryptDenied,
                 t,
-                &requests::trail_service_decrypt(input, trail),
+                &simulate::trail_service_decrypt(input, trail),
                 "CloudTrail's kms:Decrypt (the bucket uses an S3 Bucket Key)",
                 || fix::trail_service_decrypt(input, &[trail]),
             );
@@ -439,12 +498,12 @@ impl Checker<'_> {
                 );
                 continue;
             };
-            let req = requests::trail_read(input, trail, p);
+            let req = simulate::trail_read(input, trail, &p);
             if let Some(d) = self.require(
                 FindingId::ReaderDenied,
                 t,
                 &req,
-                &format!("kms:Decrypt by reader `{reader}`"),
+                &format_args!("kms:Decrypt by reader `{reader}`"),
                 || fix::trail_readers(input, std::slice::from_ref(reader)),
             ) {
                 reader_allowed = true;
@@ -493,8 +552,9 @@ impl Checker<'_> {
         }
         // Unknown identity policies are assumed to allow: the question is whether the key policy
         // leaves any path at all.
-        candidates.into_iter().any(|p| {
-            evaluate(self.policy, &requests::trail_read(input, trail, p), None).is_allowed()
+        candidates.iter().any(|p| {
+            evaluate_borrowed(self.policy, &simulate::trail_read(input, trail, p), None)
+                .is_allowed()
         })
     }
 
@@ -503,21 +563,21 @@ impl Checker<'_> {
         self.require(
             FindingId::EncryptDenied,
             eds,
-            &requests::eds_service(input, "kms:GenerateDataKey"),
+            &simulate::eds_service(input, "kms:GenerateDataKey"),
             "CloudTrail's kms:GenerateDataKey for this event data store",
             || fix::eds_encrypt(input),
         );
         self.require(
             FindingId::ServiceDecryptDenied,
             eds,
-            &requests::eds_service(input, "kms:Decrypt"),
+            &simulate::eds_service(input, "kms:Decrypt"),
             "CloudTrail's kms:Decrypt for this event data store",
             || fix::eds_decrypt(input),
         );
         self.require(
             FindingId::DescribeDenied,
             eds,
-            &requests::eds_service(input, "kms:DescribeKey"),
+            &simulate::eds_service(input, "kms:DescribeKey"),
             "CloudTrail's kms:DescribeKey for this event data store",
             || fix::eds_describe(input),
         );
@@ -526,12 +586,12 @@ impl Checker<'_> {
                 continue;
             };
             for action in ["kms:Decrypt", "kms:GenerateDataKey"] {
-                let req = requests::eds_user(input, eds, p.clone(), action);
+                let req = simulate::eds_user(input, eds, &p, action);
                 self.require(
                     FindingId::ReaderDenied,
                     eds,
                     &req,
-                    &format!("{action} by reader `{reader}`"),
+                    &format_args!("{action} by reader `{reader}`"),
                     || fix::eds_users(input, std::slice::from_ref(reader)),
                 );
             }
@@ -705,10 +765,12 @@ impl Checker<'_> {
                 bucket: None,
             };
             let encrypt =
-                evaluate(self.policy, &requests::trail_encrypt(input, &trail), None).is_allowed();
-            let decrypt = evaluate(
+                evaluate_borrowed(self.policy, &simulate::trail_encrypt(input, &trail), None)
+                    .is_allowed();
+            let probe = input.probe_role(&account);
+            let decrypt = evaluate_borrowed(
                 self.policy,
-                &requests::trail_read(input, &trail, input.probe_role(&account)),
+                &simulate::trail_read(input, &trail, &probe),
                 None,
             )
             .is_allowed();
