@@ -4,9 +4,10 @@
 
 use crate::policy::{ActionElement, Pattern};
 
-/// KMS actions that carry an encryption context (seed 004: "Use encryption context conditions
-/// keys only when the action ... is CreateGrant or an AWS KMS symmetric cryptographic operation").
-const CONTEXT_ACTIONS: &[&str] = &[
+/// Every KMS action the lint names, in report order: first the `CONTEXT_COUNT` that carry an
+/// encryption context (seed 004: "Use encryption context conditions keys only when the action
+/// ... is CreateGrant or an AWS KMS symmetric cryptographic operation"), then those without.
+const ACTIONS: &[&str] = &[
     "kms:Decrypt",
     "kms:Encrypt",
     "kms:GenerateDataKey",
@@ -16,10 +17,7 @@ const CONTEXT_ACTIONS: &[&str] = &[
     "kms:ReEncryptFrom",
     "kms:ReEncryptTo",
     "kms:CreateGrant",
-];
-
-/// KMS actions without an encryption context.
-const NON_CONTEXT_ACTIONS: &[&str] = &[
+    // No encryption context from here on.
     "kms:DescribeKey",
     "kms:GetKeyPolicy",
     "kms:GetKeyRotationStatus",
@@ -64,16 +62,17 @@ const CLOUDTRAIL_ACTIONS: &[&str] = &[
     "kms:Decrypt",
 ];
 
-// INVARIANT: `KmsActions` keeps one bit per action of `all()` in a u64.
-const _: () = assert!(CONTEXT_ACTIONS.len() + NON_CONTEXT_ACTIONS.len() <= 64);
+/// The prefix of every action above (a test checks it).
+const SERVICE: &str = "kms:";
 
-/// Every KMS action above, in report order: `CONTEXT_ACTIONS`, then `NON_CONTEXT_ACTIONS`.
-fn all() -> impl Iterator<Item = &'static str> {
-    CONTEXT_ACTIONS
-        .iter()
-        .chain(NON_CONTEXT_ACTIONS.iter())
-        .copied()
-}
+/// How many of `ACTIONS` (the first ones) carry an encryption context.
+const CONTEXT_COUNT: usize = 9;
+
+// A bad count fails to compile (const evaluation), it cannot panic.
+const NON_CONTEXT_ACTIONS: &[&str] = ACTIONS.split_at(CONTEXT_COUNT).1;
+
+// INVARIANT: `KmsActions` keeps one bit per action of `ACTIONS` in a u64.
+const _: () = assert!(ACTIONS.len() <= 64);
 
 const fn same(mut a: &[u8], mut b: &[u8]) -> bool {
     if a.len() != b.len() {
@@ -98,42 +97,34 @@ const fn contains(mut list: &[&str], action: &str) -> bool {
     false
 }
 
-/// The bits of `all()` whose action is in `list` (a const fn: no table building at run time).
+/// The bits of `ACTIONS` whose action is in `list` (a const fn: no table building at run time).
 const fn bits_of(list: &[&str]) -> u64 {
-    let (mut context, mut other) = (CONTEXT_ACTIONS, NON_CONTEXT_ACTIONS);
+    let mut actions = ACTIONS;
     let mut bits = 0u64;
     let mut i = 0;
-    loop {
-        let action = match (context, other) {
-            ([a, rest @ ..], _) => {
-                context = rest;
-                a
-            }
-            ([], [a, rest @ ..]) => {
-                other = rest;
-                a
-            }
-            ([], []) => return bits,
-        };
+    while let [action, rest @ ..] = actions {
         if contains(list, action) {
             bits |= 1 << i;
         }
+        actions = rest;
         i += 1;
     }
+    bits
 }
 
-/// A set of the KMS actions above (bit i: the i-th action of `all()`).
+/// A set of the KMS actions above (bit i: `ACTIONS[i]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(super) struct KmsActions(u64);
 
 impl KmsActions {
-    const ALL: Self = Self(bits_of(CONTEXT_ACTIONS) | bits_of(NON_CONTEXT_ACTIONS));
+    const ALL: Self = Self(bits_of(ACTIONS));
     const NON_CONTEXT: Self = Self(bits_of(NON_CONTEXT_ACTIONS));
     const CLOUDTRAIL: Self = Self(bits_of(CLOUDTRAIL_ACTIONS));
 
     fn matching(hit: impl Fn(&str) -> bool) -> Self {
         Self(
-            all()
+            ACTIONS
+                .iter()
                 .enumerate()
                 .fold(0, |bits, (i, a)| if hit(a) { bits | 1 << i } else { bits }),
         )
@@ -145,23 +136,43 @@ impl KmsActions {
             return Self::ALL;
         }
         let text = pattern.as_str();
+        if !text.is_ascii() {
+            return Self::matching(|a| pattern.matches(a));
+        }
         // Action patterns match case-insensitively; an ASCII one compares bytes ignoring ASCII
         // case, so the usual literal and `prefix*` shapes need no glob matching.
-        if text.is_ascii() {
-            match text.find(['*', '?']) {
-                None => return Self::matching(|a| a.eq_ignore_ascii_case(text)),
-                Some(n) if n + 1 == text.len() && text.ends_with('*') => {
-                    let prefix = text.as_bytes().get(..n).unwrap_or(&[]);
-                    return Self::matching(|a| {
-                        a.as_bytes()
-                            .get(..n)
-                            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
-                    });
-                }
-                Some(_) => {}
+        let (head, prefix) = match text.find(['*', '?']) {
+            None => (text, false),
+            Some(n) if n + 1 == text.len() && text.ends_with('*') => {
+                (text.get(..n).unwrap_or(""), true)
             }
-        }
-        Self::matching(|a| pattern.matches(a))
+            Some(_) => return Self::matching(|a| pattern.matches(a)),
+        };
+        let (head, service) = (head.as_bytes(), SERVICE.as_bytes());
+        // Every action starts with `kms:`: compare that part once, then only the names.
+        let name = match head.split_at_checked(service.len()) {
+            Some((h, name)) if h.eq_ignore_ascii_case(service) => name,
+            // Shorter than `kms:`, or different in it: a prefix of `kms:` covers everything.
+            _ => {
+                let covers_all = prefix
+                    && service
+                        .get(..head.len())
+                        .is_some_and(|s| s.eq_ignore_ascii_case(head));
+                return if covers_all {
+                    Self::ALL
+                } else {
+                    Self::default()
+                };
+            }
+        };
+        let end = service.len() + name.len();
+        Self::matching(|a| {
+            let a = a.as_bytes();
+            // A literal matches only an action of its length.
+            (prefix || a.len() == end)
+                && a.get(service.len()..end)
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })
     }
 
     /// The actions other than CloudTrail's.
@@ -193,10 +204,7 @@ impl KmsActions {
             }
             let i = bits.trailing_zeros() as usize;
             bits &= bits - 1;
-            CONTEXT_ACTIONS.get(i).or_else(|| {
-                i.checked_sub(CONTEXT_ACTIONS.len())
-                    .and_then(|j| NON_CONTEXT_ACTIONS.get(j))
-            })
+            ACTIONS.get(i)
         })
         .copied()
     }
@@ -292,6 +300,16 @@ mod tests {
             "\u{212a}ms:Decrypt",
             "\u{212a}ms:*",
             "kms:Décrypt",
+            "KMS:gEnErAtEdAtAkEyPaIr",
+            "kms:ReEncrypt",
+            "kms:ReEncrypt*",
+            "kmsX*",
+            "kms;*",
+            "K*",
+            "KM",
+            "kMs:*",
+            "kms:GenerateDataKeyPairWithoutPlaintext*",
+            "kms:GenerateDataKeyPairWithoutPlaintextX",
             "kms:D\u{e9}*",
             "",
         ];
@@ -304,7 +322,11 @@ mod tests {
 
     #[test]
     fn tables() {
-        assert_eq!(all().count(), 41);
+        assert_eq!(ACTIONS.len(), 41);
+        assert!(ACTIONS
+            .iter()
+            .all(|a| a.starts_with(SERVICE) && a.is_ascii()));
+        assert_eq!(ACTIONS.get(CONTEXT_COUNT - 1), Some(&"kms:CreateGrant"));
         let names = |a: KmsActions| a.names().collect::<Vec<_>>();
         assert_eq!(
             names(KmsActions::CLOUDTRAIL),
@@ -318,7 +340,7 @@ mod tests {
             ]
         );
         assert_eq!(names(KmsActions::NON_CONTEXT), NON_CONTEXT_ACTIONS);
-        assert_eq!(names(KmsActions::ALL), all().collect::<Vec<_>>());
+        assert_eq!(names(KmsActions::ALL), ACTIONS);
         assert_eq!(KmsActions::ALL.len(), 41);
     }
 
