@@ -125,25 +125,26 @@ fn arn_field(arn: &str, n: usize) -> Option<&str> {
 /// The requests CloudTrail and readers make for one trail.
 pub mod requests {
     use super::*;
+    use borrowed::TrailFacts;
 
     /// CloudTrail's GenerateDataKey for a trail's log file.
     pub fn trail_encrypt(input: &CheckInput, trail: &Trail) -> Request {
-        borrowed::trail_encrypt(input, trail).to_request()
+        borrowed::trail_encrypt(&TrailFacts::new(input, trail)).to_request()
     }
 
     /// CloudTrail's DescribeKey for a trail (no encryption context).
     pub fn trail_describe(input: &CheckInput, trail: &Trail) -> Request {
-        borrowed::trail_describe(input, trail).to_request()
+        borrowed::trail_describe(&TrailFacts::new(input, trail)).to_request()
     }
 
     /// CloudTrail's Decrypt for a trail whose bucket uses an S3 Bucket Key.
     pub fn trail_service_decrypt(input: &CheckInput, trail: &Trail) -> Request {
-        borrowed::trail_service_decrypt(input, trail).to_request()
+        borrowed::trail_service_decrypt(&TrailFacts::new(input, trail)).to_request()
     }
 
     /// A reader decrypting a trail's log file through S3.
     pub fn trail_read(input: &CheckInput, trail: &Trail, reader: RequestPrincipal) -> Request {
-        borrowed::trail_read(input, trail, &reader).to_request()
+        borrowed::trail_read(&TrailFacts::new(input, trail), &reader).to_request()
     }
 
     /// CloudTrail's call for an event data store (no aws:SourceArn/aws:SourceAccount: seed 001,
@@ -195,10 +196,69 @@ pub mod requests {
             request(input, &CLOUDTRAIL_PRINCIPAL, action).with_principal_context()
         }
 
-        fn trail_source<'a>(ctx: &mut BorrowedContext<'a>, trail: &'a Trail) {
-            ctx.set("aws:sourcearn", trail.arn.as_str());
-            if let Some(a) = arn_account(&trail.arn) {
-                ctx.set("aws:sourceaccount", a);
+        /// What a trail's requests take from its ARN and bucket, worked out once per trail.
+        pub(in crate::checker) struct TrailFacts<'a> {
+            input: &'a CheckInput,
+            trail: &'a Trail,
+            account: Option<&'a str>,
+            /// `kms:EncryptionContext:aws:s3:arn`, when the bucket is known.
+            s3_arn: Option<String>,
+            /// `kms:ViaService` of a reader's request: `s3.{region}.amazonaws.com`.
+            s3_endpoint: String,
+        }
+
+        impl<'a> TrailFacts<'a> {
+            pub(in crate::checker) fn new(input: &'a CheckInput, trail: &'a Trail) -> Self {
+                let account = arn_account(&trail.arn);
+                let s3_arn = trail.bucket.as_ref().map(|bucket| {
+                    let partition = input.partition();
+                    let mut s3 = String::with_capacity(80 + bucket.len());
+                    s3.push_str("arn:");
+                    s3.push_str(partition);
+                    s3.push_str(":s3:::");
+                    s3.push_str(bucket);
+                    if !input.bucket_key {
+                        // `arn:{partition}:s3:::{bucket}/AWSLogs/{account}/CloudTrail/{region}/log.json.gz`
+                        s3.push_str("/AWSLogs/");
+                        s3.push_str(account.unwrap_or(""));
+                        s3.push_str("/CloudTrail/");
+                        s3.push_str(arn_region(&trail.arn));
+                        s3.push_str("/log.json.gz");
+                    }
+                    s3
+                });
+                Self {
+                    input,
+                    trail,
+                    account,
+                    s3_arn,
+                    s3_endpoint: service_endpoint("s3", &trail.arn),
+                }
+            }
+
+            fn source<'f>(&'f self, ctx: &mut BorrowedContext<'f>) {
+                ctx.set("aws:sourcearn", self.trail.arn.as_str());
+                if let Some(a) = self.account {
+                    ctx.set("aws:sourceaccount", a);
+                }
+            }
+
+            /// The encryption context CloudTrail uses for the trail's log files.
+            fn encryption_context<'f>(&'f self, ctx: &mut BorrowedContext<'f>) {
+                ctx.set(
+                    "kms:encryptioncontext:aws:cloudtrail:arn",
+                    self.trail.arn.as_str(),
+                );
+                match &self.s3_arn {
+                    Some(s3) => {
+                        ctx.set("kms:encryptioncontext:aws:s3:arn", s3.as_str());
+                        ctx.set_multi(
+                            "kms:encryptioncontextkeys",
+                            &["aws:cloudtrail:arn", "aws:s3:arn"],
+                        );
+                    }
+                    None => ctx.set_multi("kms:encryptioncontextkeys", &["aws:cloudtrail:arn"]),
+                }
             }
         }
 
@@ -213,76 +273,39 @@ pub mod requests {
             out
         }
 
-        /// The encryption context CloudTrail uses for a trail's log files.
-        fn trail_context<'a>(ctx: &mut BorrowedContext<'a>, input: &CheckInput, trail: &'a Trail) {
-            ctx.set(
-                "kms:encryptioncontext:aws:cloudtrail:arn",
-                trail.arn.as_str(),
-            );
-            match &trail.bucket {
-                Some(bucket) => {
-                    let partition = input.partition();
-                    let mut s3 = String::with_capacity(80 + bucket.len());
-                    s3.push_str("arn:");
-                    s3.push_str(partition);
-                    s3.push_str(":s3:::");
-                    s3.push_str(bucket);
-                    if !input.bucket_key {
-                        // `arn:{partition}:s3:::{bucket}/AWSLogs/{account}/CloudTrail/{region}/log.json.gz`
-                        s3.push_str("/AWSLogs/");
-                        s3.push_str(arn_account(&trail.arn).unwrap_or(""));
-                        s3.push_str("/CloudTrail/");
-                        s3.push_str(arn_region(&trail.arn));
-                        s3.push_str("/log.json.gz");
-                    }
-                    ctx.set("kms:encryptioncontext:aws:s3:arn", s3);
-                    ctx.set_multi(
-                        "kms:encryptioncontextkeys",
-                        &["aws:cloudtrail:arn", "aws:s3:arn"],
-                    );
-                }
-                None => ctx.set_multi("kms:encryptioncontextkeys", &["aws:cloudtrail:arn"]),
-            }
-        }
-
-        pub(in crate::checker) fn trail_encrypt<'a>(
-            input: &'a CheckInput,
-            trail: &'a Trail,
-        ) -> BorrowedRequest<'a> {
-            let mut r = service_request(input, "kms:GenerateDataKey");
-            trail_source(&mut r.context, trail);
-            trail_context(&mut r.context, input, trail);
+        pub(in crate::checker) fn trail_encrypt<'f>(
+            facts: &'f TrailFacts<'_>,
+        ) -> BorrowedRequest<'f> {
+            let mut r = service_request(facts.input, "kms:GenerateDataKey");
+            facts.source(&mut r.context);
+            facts.encryption_context(&mut r.context);
             r
         }
 
-        pub(in crate::checker) fn trail_describe<'a>(
-            input: &'a CheckInput,
-            trail: &'a Trail,
-        ) -> BorrowedRequest<'a> {
-            let mut r = service_request(input, "kms:DescribeKey");
-            trail_source(&mut r.context, trail);
+        pub(in crate::checker) fn trail_describe<'f>(
+            facts: &'f TrailFacts<'_>,
+        ) -> BorrowedRequest<'f> {
+            let mut r = service_request(facts.input, "kms:DescribeKey");
+            facts.source(&mut r.context);
             r
         }
 
-        pub(in crate::checker) fn trail_service_decrypt<'a>(
-            input: &'a CheckInput,
-            trail: &'a Trail,
-        ) -> BorrowedRequest<'a> {
-            let mut r = service_request(input, "kms:Decrypt");
-            trail_source(&mut r.context, trail);
-            trail_context(&mut r.context, input, trail);
+        pub(in crate::checker) fn trail_service_decrypt<'f>(
+            facts: &'f TrailFacts<'_>,
+        ) -> BorrowedRequest<'f> {
+            let mut r = service_request(facts.input, "kms:Decrypt");
+            facts.source(&mut r.context);
+            facts.encryption_context(&mut r.context);
             r
         }
 
-        pub(in crate::checker) fn trail_read<'a>(
-            input: &'a CheckInput,
-            trail: &'a Trail,
-            reader: &'a RequestPrincipal,
-        ) -> BorrowedRequest<'a> {
-            let mut r = request(input, reader, "kms:Decrypt");
-            r.context
-                .set("kms:viaservice", service_endpoint("s3", &trail.arn));
-            trail_context(&mut r.context, input, trail);
+        pub(in crate::checker) fn trail_read<'f>(
+            facts: &'f TrailFacts<'_>,
+            reader: &'f RequestPrincipal,
+        ) -> BorrowedRequest<'f> {
+            let mut r = request(facts.input, reader, "kms:Decrypt");
+            r.context.set("kms:viaservice", facts.s3_endpoint.as_str());
+            facts.encryption_context(&mut r.context);
             r.with_principal_context()
         }
 
@@ -467,10 +490,11 @@ impl Checker<'_> {
     fn trail(&mut self, trail: &Trail) {
         let input = self.input;
         let t = trail.arn.as_str();
+        let facts = simulate::TrailFacts::new(input, trail);
         if let Some(d) = self.require(
             FindingId::EncryptDenied,
             t,
-            &simulate::trail_encrypt(input, trail),
+            &simulate::trail_encrypt(&facts),
             "CloudTrail's kms:GenerateDataKey for this trail",
             || fix::trail_encrypt(input, &[trail]),
         ) {
@@ -488,7 +512,7 @@ impl Checker<'_> {
         self.require(
             FindingId::DescribeDenied,
             t,
-            &simulate::trail_describe(input, trail),
+            &simulate::trail_describe(&facts),
             "CloudTrail's kms:DescribeKey for this trail",
             || fix::trail_describe(input, &[trail]),
         );
@@ -496,7 +520,7 @@ impl Checker<'_> {
             self.require(
                 FindingId::ServiceDecryptDenied,
                 t,
-                &simulate::trail_service_decrypt(input, trail),
+                &simulate::trail_service_decrypt(&facts),
                 "CloudTrail's kms:Decrypt (the bucket uses an S3 Bucket Key)",
                 || fix::trail_service_decrypt(input, &[trail]),
             );
@@ -514,7 +538,7 @@ impl Checker<'_> {
                 );
                 continue;
             };
-            let req = simulate::trail_read(input, trail, &p);
+            let req = simulate::trail_read(&facts, &p);
             if let Some(d) = self.require(
                 FindingId::ReaderDenied,
                 t,
@@ -528,14 +552,14 @@ impl Checker<'_> {
                 }
             }
         }
-        if !reader_allowed && !self.has_log_reader(trail) {
+        if !reader_allowed && !self.has_log_reader(&facts) {
             self.push(FindingId::NoLogReader, t, None, "no principal other than AWS services can decrypt this trail's logs, not even through IAM delegation".into(), Some(fix::trail_readers(input, &[format!("arn:{}:iam::{}:root", input.partition(), input.key_account())])));
         }
     }
 
     /// Is there any non-service principal that can decrypt the trail's logs? (The given readers
     /// were already tried by `trail`.)
-    fn has_log_reader(&self, trail: &Trail) -> bool {
+    fn has_log_reader(&self, facts: &simulate::TrailFacts<'_>) -> bool {
         let input = self.input;
         // Each AWS principal the policy grants Decrypt to; a role in an account stands for "any
         // IAM principal there" (account grants, `*`, NotPrincipal).
@@ -569,8 +593,7 @@ impl Checker<'_> {
         // Unknown identity policies are assumed to allow: the question is whether the key policy
         // leaves any path at all.
         candidates.iter().any(|p| {
-            evaluate_borrowed(self.policy, &simulate::trail_read(input, trail, p), None)
-                .is_allowed()
+            evaluate_borrowed(self.policy, &simulate::trail_read(facts, p), None).is_allowed()
         })
     }
 
@@ -780,16 +803,13 @@ impl Checker<'_> {
                 ),
                 bucket: None,
             };
+            let facts = simulate::TrailFacts::new(input, &trail);
             let encrypt =
-                evaluate_borrowed(self.policy, &simulate::trail_encrypt(input, &trail), None)
-                    .is_allowed();
+                evaluate_borrowed(self.policy, &simulate::trail_encrypt(&facts), None).is_allowed();
             let probe = input.probe_role(&account);
-            let decrypt = evaluate_borrowed(
-                self.policy,
-                &simulate::trail_read(input, &trail, &probe),
-                None,
-            )
-            .is_allowed();
+            let decrypt =
+                evaluate_borrowed(self.policy, &simulate::trail_read(&facts, &probe), None)
+                    .is_allowed();
             if encrypt || decrypt {
                 let what = match (encrypt, decrypt) {
                     (true, true) => "encrypt (through CloudTrail) and decrypt",
