@@ -3,18 +3,24 @@
 //! Simulates the requests CloudTrail and log readers really make (seed 001: "Required KMS key
 //! policy sections for use with CloudTrail") and lints the policy for least privilege (seed 004).
 
+mod actions;
 mod finding;
 mod fix;
 
 pub use finding::{Compliance, Finding, FindingId, Report, Severity};
 pub use fix::{fix_policy, FixOutcome};
 
-use crate::eval::{evaluate, Context, Decision, Outcome, Request, RequestPrincipal};
-use crate::policy::{
-    arn_account, AwsPrincipal, BaseOperator, Effect, Pattern, Policy, PolicyError,
-    PrincipalElement, Statement,
+use actions::{KmsActions, PatternMemo};
+
+use crate::eval::{
+    evaluate_borrowed, BorrowedRequest, Context, Decision, Outcome, Request, RequestPrincipal,
 };
-use std::collections::HashMap;
+use crate::policy::{
+    arn_account, AwsPrincipal, BaseOperator, Effect, Policy, PolicyError, PrincipalElement,
+    Statement,
+};
+use requests::borrowed as simulate;
+use std::fmt::Display;
 
 /// The CloudTrail service principal.
 pub const CLOUDTRAIL: &str = "cloudtrail.amazonaws.com";
@@ -78,7 +84,7 @@ impl CheckInput {
     }
 
     fn partition(&self) -> &str {
-        self.key_arn.split(':').nth(1).unwrap_or("aws")
+        arn_field(&self.key_arn, 1).unwrap_or("aws")
     }
 
     /// A hypothetical role in `account`, standing for any IAM principal there.
@@ -97,97 +103,54 @@ impl CheckInput {
 
 /// Region of an ARN (`us-east-1`), or `""`.
 fn arn_region(arn: &str) -> &str {
-    arn.split(':').nth(3).unwrap_or("")
+    arn_field(arn, 3).unwrap_or("")
+}
+
+/// `arn.split(':').nth(n)`, without the general splitter (a few calls per request).
+fn arn_field(arn: &str, n: usize) -> Option<&str> {
+    let mut start = 0;
+    let mut field = 0;
+    for (i, b) in arn.bytes().enumerate() {
+        if b == b':' {
+            if field == n {
+                return arn.get(start..i);
+            }
+            field += 1;
+            start = i + 1;
+        }
+    }
+    (field == n).then(|| arn.get(start..)).flatten()
 }
 
 /// The requests CloudTrail and readers make for one trail.
 pub mod requests {
     use super::*;
-
-    fn service_request(input: &CheckInput, action: &str) -> Request {
-        Request {
-            principal: RequestPrincipal::Service(CLOUDTRAIL.into()),
-            action: action.into(),
-            resource: input.key_arn.clone(),
-            context: Context::new(),
-        }
-        .with_principal_context()
-    }
-
-    fn trail_source(ctx: &mut Context, trail: &Trail) {
-        ctx.set("aws:SourceArn", trail.arn.clone());
-        if let Some(a) = arn_account(&trail.arn) {
-            ctx.set("aws:SourceAccount", a);
-        }
-    }
-
-    /// The encryption context CloudTrail uses for a trail's log files.
-    fn trail_context(ctx: &mut Context, input: &CheckInput, trail: &Trail) {
-        let mut keys = vec!["aws:cloudtrail:arn".to_string()];
-        ctx.set(
-            "kms:EncryptionContext:aws:cloudtrail:arn",
-            trail.arn.clone(),
-        );
-        if let Some(bucket) = &trail.bucket {
-            let account = arn_account(&trail.arn).unwrap_or("");
-            let s3 = if input.bucket_key {
-                format!("arn:{}:s3:::{bucket}", input.partition())
-            } else {
-                format!(
-                    "arn:{}:s3:::{bucket}/AWSLogs/{account}/CloudTrail/{}/log.json.gz",
-                    input.partition(),
-                    arn_region(&trail.arn)
-                )
-            };
-            ctx.set("kms:EncryptionContext:aws:s3:arn", s3);
-            keys.push("aws:s3:arn".into());
-        }
-        ctx.set_multi("kms:EncryptionContextKeys", keys);
-    }
+    use borrowed::TrailFacts;
 
     /// CloudTrail's GenerateDataKey for a trail's log file.
     pub fn trail_encrypt(input: &CheckInput, trail: &Trail) -> Request {
-        let mut r = service_request(input, "kms:GenerateDataKey");
-        trail_source(&mut r.context, trail);
-        trail_context(&mut r.context, input, trail);
-        r
+        borrowed::trail_encrypt(&TrailFacts::new(input, trail)).to_request()
     }
 
     /// CloudTrail's DescribeKey for a trail (no encryption context).
     pub fn trail_describe(input: &CheckInput, trail: &Trail) -> Request {
-        let mut r = service_request(input, "kms:DescribeKey");
-        trail_source(&mut r.context, trail);
-        r
+        borrowed::trail_describe(&TrailFacts::new(input, trail)).to_request()
     }
 
     /// CloudTrail's Decrypt for a trail whose bucket uses an S3 Bucket Key.
     pub fn trail_service_decrypt(input: &CheckInput, trail: &Trail) -> Request {
-        let mut r = service_request(input, "kms:Decrypt");
-        trail_source(&mut r.context, trail);
-        trail_context(&mut r.context, input, trail);
-        r
+        borrowed::trail_service_decrypt(&TrailFacts::new(input, trail)).to_request()
     }
 
     /// A reader decrypting a trail's log file through S3.
     pub fn trail_read(input: &CheckInput, trail: &Trail, reader: RequestPrincipal) -> Request {
-        let mut r = Request {
-            principal: reader,
-            action: "kms:Decrypt".into(),
-            resource: input.key_arn.clone(),
-            context: Context::new(),
-        };
-        r.context.set(
-            "kms:ViaService",
-            format!("s3.{}.amazonaws.com", arn_region(&trail.arn)),
-        );
-        trail_context(&mut r.context, input, trail);
-        r.with_principal_context()
+        borrowed::trail_read(&TrailFacts::new(input, trail), &reader).to_request()
     }
 
     /// CloudTrail's call for an event data store (no aws:SourceArn/aws:SourceAccount: seed 001,
     /// "not supported in KMS key policies for event data stores").
     pub fn eds_service(input: &CheckInput, action: &str) -> Request {
-        service_request(input, action)
+        borrowed::eds_service(input, action).to_request()
     }
 
     /// A user running Lake queries: Decrypt/GenerateDataKey through CloudTrail.
@@ -197,88 +160,174 @@ pub mod requests {
         reader: RequestPrincipal,
         action: &str,
     ) -> Request {
-        let mut r = Request {
-            principal: reader,
-            action: action.into(),
-            resource: input.key_arn.clone(),
-            context: Context::new(),
-        };
-        r.context.set(
-            "kms:ViaService",
-            format!("cloudtrail.{}.amazonaws.com", arn_region(eds)),
-        );
-        r.with_principal_context()
+        borrowed::eds_user(input, eds, &reader, action).to_request()
     }
-}
 
-/// KMS actions that carry an encryption context (seed 004: "Use encryption context conditions
-/// keys only when the action ... is CreateGrant or an AWS KMS symmetric cryptographic operation").
-const CONTEXT_ACTIONS: &[&str] = &[
-    "kms:Decrypt",
-    "kms:Encrypt",
-    "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext",
-    "kms:GenerateDataKeyPair",
-    "kms:GenerateDataKeyPairWithoutPlaintext",
-    "kms:ReEncryptFrom",
-    "kms:ReEncryptTo",
-    "kms:CreateGrant",
-];
+    /// The same requests borrowing from the input, as the checker evaluates them: a request
+    /// then costs a few allocations instead of one per key and value.
+    pub(in crate::checker) mod borrowed {
+        use super::super::{arn_region, CheckInput, Trail, CLOUDTRAIL};
+        use crate::eval::{BorrowedContext, BorrowedRequest, RequestPrincipal};
+        use crate::policy::arn_account;
+        use std::sync::LazyLock;
 
-/// KMS actions without an encryption context.
-const NON_CONTEXT_ACTIONS: &[&str] = &[
-    "kms:DescribeKey",
-    "kms:GetKeyPolicy",
-    "kms:GetKeyRotationStatus",
-    "kms:GetPublicKey",
-    "kms:ListGrants",
-    "kms:ListKeyPolicies",
-    "kms:ListResourceTags",
-    "kms:ListAliases",
-    "kms:ListKeyRotations",
-    "kms:PutKeyPolicy",
-    "kms:ScheduleKeyDeletion",
-    "kms:CancelKeyDeletion",
-    "kms:DisableKey",
-    "kms:EnableKey",
-    "kms:EnableKeyRotation",
-    "kms:DisableKeyRotation",
-    "kms:RotateKeyOnDemand",
-    "kms:TagResource",
-    "kms:UntagResource",
-    "kms:UpdateKeyDescription",
-    "kms:UpdatePrimaryRegion",
-    "kms:ReplicateKey",
-    "kms:RevokeGrant",
-    "kms:RetireGrant",
-    "kms:Sign",
-    "kms:Verify",
-    "kms:GenerateMac",
-    "kms:VerifyMac",
-    "kms:DeriveSharedSecret",
-    "kms:CreateAlias",
-    "kms:DeleteAlias",
-    "kms:UpdateAlias",
-];
+        // Context keys are written lowercase, as contexts store them.
 
-// INVARIANT: `lint_statements` keeps one bit per non-context action in a u64.
-const _: () = assert!(NON_CONTEXT_ACTIONS.len() <= 64);
+        /// Keys in the largest request (a trail read): room for all without growing.
+        const MOST_KEYS: usize = 8;
 
-/// What CloudTrail needs (seed 001): GenerateDataKey*, DescribeKey, Decrypt.
-const CLOUDTRAIL_ACTIONS: &[&str] = &[
-    "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext",
-    "kms:GenerateDataKeyPair",
-    "kms:GenerateDataKeyPairWithoutPlaintext",
-    "kms:DescribeKey",
-    "kms:Decrypt",
-];
+        static CLOUDTRAIL_PRINCIPAL: LazyLock<RequestPrincipal> =
+            LazyLock::new(|| RequestPrincipal::Service(CLOUDTRAIL.into()));
 
-fn all_kms_actions() -> impl Iterator<Item = &'static str> {
-    CONTEXT_ACTIONS
-        .iter()
-        .chain(NON_CONTEXT_ACTIONS.iter())
-        .copied()
+        fn request<'a>(
+            input: &'a CheckInput,
+            principal: &'a RequestPrincipal,
+            action: &'a str,
+        ) -> BorrowedRequest<'a> {
+            BorrowedRequest {
+                principal,
+                action,
+                resource: &input.key_arn,
+                context: BorrowedContext::with_capacity(MOST_KEYS),
+            }
+        }
+
+        fn service_request<'a>(input: &'a CheckInput, action: &'a str) -> BorrowedRequest<'a> {
+            request(input, &CLOUDTRAIL_PRINCIPAL, action).with_principal_context()
+        }
+
+        /// What a trail's requests take from its ARN and bucket, worked out once per trail.
+        pub(in crate::checker) struct TrailFacts<'a> {
+            input: &'a CheckInput,
+            trail: &'a Trail,
+            account: Option<&'a str>,
+            /// `kms:EncryptionContext:aws:s3:arn`, when the bucket is known.
+            s3_arn: Option<String>,
+            /// `kms:ViaService` of a reader's request: `s3.{region}.amazonaws.com`.
+            s3_endpoint: String,
+        }
+
+        impl<'a> TrailFacts<'a> {
+            pub(in crate::checker) fn new(input: &'a CheckInput, trail: &'a Trail) -> Self {
+                let account = arn_account(&trail.arn);
+                let s3_arn = trail.bucket.as_ref().map(|bucket| {
+                    let partition = input.partition();
+                    let mut s3 = String::with_capacity(80 + bucket.len());
+                    s3.push_str("arn:");
+                    s3.push_str(partition);
+                    s3.push_str(":s3:::");
+                    s3.push_str(bucket);
+                    if !input.bucket_key {
+                        // `arn:{partition}:s3:::{bucket}/AWSLogs/{account}/CloudTrail/{region}/log.json.gz`
+                        s3.push_str("/AWSLogs/");
+                        s3.push_str(account.unwrap_or(""));
+                        s3.push_str("/CloudTrail/");
+                        s3.push_str(arn_region(&trail.arn));
+                        s3.push_str("/log.json.gz");
+                    }
+                    s3
+                });
+                Self {
+                    input,
+                    trail,
+                    account,
+                    s3_arn,
+                    s3_endpoint: service_endpoint("s3", &trail.arn),
+                }
+            }
+
+            fn source<'f>(&'f self, ctx: &mut BorrowedContext<'f>) {
+                ctx.set("aws:sourcearn", self.trail.arn.as_str());
+                if let Some(a) = self.account {
+                    ctx.set("aws:sourceaccount", a);
+                }
+            }
+
+            /// The encryption context CloudTrail uses for the trail's log files.
+            fn encryption_context<'f>(&'f self, ctx: &mut BorrowedContext<'f>) {
+                ctx.set(
+                    "kms:encryptioncontext:aws:cloudtrail:arn",
+                    self.trail.arn.as_str(),
+                );
+                match &self.s3_arn {
+                    Some(s3) => {
+                        ctx.set("kms:encryptioncontext:aws:s3:arn", s3.as_str());
+                        ctx.set_multi(
+                            "kms:encryptioncontextkeys",
+                            &["aws:cloudtrail:arn", "aws:s3:arn"],
+                        );
+                    }
+                    None => ctx.set_multi("kms:encryptioncontextkeys", &["aws:cloudtrail:arn"]),
+                }
+            }
+        }
+
+        /// `{service}.{region}.amazonaws.com` for the ARN's region, without `format!`.
+        fn service_endpoint(service: &str, arn: &str) -> String {
+            let region = arn_region(arn);
+            let mut out = String::with_capacity(service.len() + region.len() + 15);
+            out.push_str(service);
+            out.push('.');
+            out.push_str(region);
+            out.push_str(".amazonaws.com");
+            out
+        }
+
+        pub(in crate::checker) fn trail_encrypt<'f>(
+            facts: &'f TrailFacts<'_>,
+        ) -> BorrowedRequest<'f> {
+            let mut r = service_request(facts.input, "kms:GenerateDataKey");
+            facts.source(&mut r.context);
+            facts.encryption_context(&mut r.context);
+            r
+        }
+
+        pub(in crate::checker) fn trail_describe<'f>(
+            facts: &'f TrailFacts<'_>,
+        ) -> BorrowedRequest<'f> {
+            let mut r = service_request(facts.input, "kms:DescribeKey");
+            facts.source(&mut r.context);
+            r
+        }
+
+        pub(in crate::checker) fn trail_service_decrypt<'f>(
+            facts: &'f TrailFacts<'_>,
+        ) -> BorrowedRequest<'f> {
+            let mut r = service_request(facts.input, "kms:Decrypt");
+            facts.source(&mut r.context);
+            facts.encryption_context(&mut r.context);
+            r
+        }
+
+        pub(in crate::checker) fn trail_read<'f>(
+            facts: &'f TrailFacts<'_>,
+            reader: &'f RequestPrincipal,
+        ) -> BorrowedRequest<'f> {
+            let mut r = request(facts.input, reader, "kms:Decrypt");
+            r.context.set("kms:viaservice", facts.s3_endpoint.as_str());
+            facts.encryption_context(&mut r.context);
+            r.with_principal_context()
+        }
+
+        pub(in crate::checker) fn eds_service<'a>(
+            input: &'a CheckInput,
+            action: &'a str,
+        ) -> BorrowedRequest<'a> {
+            service_request(input, action)
+        }
+
+        pub(in crate::checker) fn eds_user<'a>(
+            input: &'a CheckInput,
+            eds: &str,
+            reader: &'a RequestPrincipal,
+            action: &'a str,
+        ) -> BorrowedRequest<'a> {
+            let mut r = request(input, reader, action);
+            r.context
+                .set("kms:viaservice", service_endpoint("cloudtrail", eds));
+            r.with_principal_context()
+        }
+    }
 }
 
 /// Condition keys that tie a wildcard principal to known accounts or networks.
@@ -327,6 +376,9 @@ struct Checker<'a> {
     policy: &'a Policy,
     input: &'a CheckInput,
     findings: Vec<Finding>,
+    /// Which KMS actions each action pattern covers, shared by the lint and the event data
+    /// store checks.
+    actions: PatternMemo<'a>,
 }
 
 impl Checker<'_> {
@@ -348,8 +400,8 @@ impl Checker<'_> {
         });
     }
 
-    fn decide(&self, request: &Request) -> Decision {
-        evaluate(
+    fn decide(&self, request: &BorrowedRequest<'_>) -> Decision {
+        evaluate_borrowed(
             self.policy,
             request,
             self.input.identity_policies.as_deref(),
@@ -379,8 +431,8 @@ impl Checker<'_> {
         &mut self,
         id: FindingId,
         resource: &str,
-        request: &Request,
-        what: &str,
+        request: &BorrowedRequest<'_>,
+        what: &(impl Display + ?Sized),
         fix: impl FnOnce() -> serde_json::Value,
     ) -> Option<Decision> {
         let d = self.decide(request);
@@ -391,7 +443,7 @@ impl Checker<'_> {
         // Adding an Allow cannot override an explicit Deny, and when the key policy already
         // allows (the caller's own IAM policy is missing) the fix belongs in IAM: no statement.
         let key_side_allows = self.input.identity_policies.is_some()
-            && evaluate(self.policy, request, None).is_allowed();
+            && evaluate_borrowed(self.policy, request, None).is_allowed();
         let fix = if d.decision == Outcome::ExplicitDeny || key_side_allows {
             None
         } else {
@@ -438,10 +490,11 @@ impl Checker<'_> {
     fn trail(&mut self, trail: &Trail) {
         let input = self.input;
         let t = trail.arn.as_str();
+        let facts = simulate::TrailFacts::new(input, trail);
         if let Some(d) = self.require(
             FindingId::EncryptDenied,
             t,
-            &requests::trail_encrypt(input, trail),
+            &simulate::trail_encrypt(&facts),
             "CloudTrail's kms:GenerateDataKey for this trail",
             || fix::trail_encrypt(input, &[trail]),
         ) {
@@ -459,7 +512,7 @@ impl Checker<'_> {
         self.require(
             FindingId::DescribeDenied,
             t,
-            &requests::trail_describe(input, trail),
+            &simulate::trail_describe(&facts),
             "CloudTrail's kms:DescribeKey for this trail",
             || fix::trail_describe(input, &[trail]),
         );
@@ -467,7 +520,7 @@ impl Checker<'_> {
             self.require(
                 FindingId::ServiceDecryptDenied,
                 t,
-                &requests::trail_service_decrypt(input, trail),
+                &simulate::trail_service_decrypt(&facts),
                 "CloudTrail's kms:Decrypt (the bucket uses an S3 Bucket Key)",
                 || fix::trail_service_decrypt(input, &[trail]),
             );
@@ -485,12 +538,12 @@ impl Checker<'_> {
                 );
                 continue;
             };
-            let req = requests::trail_read(input, trail, p);
+            let req = simulate::trail_read(&facts, &p);
             if let Some(d) = self.require(
                 FindingId::ReaderDenied,
                 t,
                 &req,
-                &format!("kms:Decrypt by reader `{reader}`"),
+                &format_args!("kms:Decrypt by reader `{reader}`"),
                 || fix::trail_readers(input, std::slice::from_ref(reader)),
             ) {
                 reader_allowed = true;
@@ -499,14 +552,14 @@ impl Checker<'_> {
                 }
             }
         }
-        if !reader_allowed && !self.has_log_reader(trail) {
+        if !reader_allowed && !self.has_log_reader(&facts) {
             self.push(FindingId::NoLogReader, t, None, "no principal other than AWS services can decrypt this trail's logs, not even through IAM delegation".into(), Some(fix::trail_readers(input, &[format!("arn:{}:iam::{}:root", input.partition(), input.key_account())])));
         }
     }
 
     /// Is there any non-service principal that can decrypt the trail's logs? (The given readers
     /// were already tried by `trail`.)
-    fn has_log_reader(&self, trail: &Trail) -> bool {
+    fn has_log_reader(&self, facts: &simulate::TrailFacts<'_>) -> bool {
         let input = self.input;
         // Each AWS principal the policy grants Decrypt to; a role in an account stands for "any
         // IAM principal there" (account grants, `*`, NotPrincipal).
@@ -539,8 +592,8 @@ impl Checker<'_> {
         }
         // Unknown identity policies are assumed to allow: the question is whether the key policy
         // leaves any path at all.
-        candidates.into_iter().any(|p| {
-            evaluate(self.policy, &requests::trail_read(input, trail, p), None).is_allowed()
+        candidates.iter().any(|p| {
+            evaluate_borrowed(self.policy, &simulate::trail_read(facts, p), None).is_allowed()
         })
     }
 
@@ -549,21 +602,21 @@ impl Checker<'_> {
         self.require(
             FindingId::EncryptDenied,
             eds,
-            &requests::eds_service(input, "kms:GenerateDataKey"),
+            &simulate::eds_service(input, "kms:GenerateDataKey"),
             "CloudTrail's kms:GenerateDataKey for this event data store",
             || fix::eds_encrypt(input),
         );
         self.require(
             FindingId::ServiceDecryptDenied,
             eds,
-            &requests::eds_service(input, "kms:Decrypt"),
+            &simulate::eds_service(input, "kms:Decrypt"),
             "CloudTrail's kms:Decrypt for this event data store",
             || fix::eds_decrypt(input),
         );
         self.require(
             FindingId::DescribeDenied,
             eds,
-            &requests::eds_service(input, "kms:DescribeKey"),
+            &simulate::eds_service(input, "kms:DescribeKey"),
             "CloudTrail's kms:DescribeKey for this event data store",
             || fix::eds_describe(input),
         );
@@ -572,22 +625,21 @@ impl Checker<'_> {
                 continue;
             };
             for action in ["kms:Decrypt", "kms:GenerateDataKey"] {
-                let req = requests::eds_user(input, eds, p.clone(), action);
+                let req = simulate::eds_user(input, eds, &p, action);
                 self.require(
                     FindingId::ReaderDenied,
                     eds,
                     &req,
-                    &format!("{action} by reader `{reader}`"),
+                    &format_args!("{action} by reader `{reader}`"),
                     || fix::eds_users(input, std::slice::from_ref(reader)),
                 );
             }
         }
-        for s in self
-            .policy
-            .statements
-            .iter()
-            .filter(|s| grants_service(s, CLOUDTRAIL))
-        {
+        let policy = self.policy;
+        for s in &policy.statements {
+            if service_grant(s, CLOUDTRAIL, &mut self.actions).is_empty() {
+                continue;
+            }
             if s.conditions
                 .iter()
                 .any(|c| c.key() == "aws:sourcearn" || c.key() == "aws:sourceaccount")
@@ -618,9 +670,6 @@ impl Checker<'_> {
         let serves_eds = !input.event_data_stores.is_empty();
         let serves_trails = !input.trails.is_empty();
         let policy = self.policy;
-        // Which NON_CONTEXT_ACTIONS each action pattern covers (bit i: entry i): statements
-        // repeat the same few patterns, so each is matched against the list once.
-        let mut non_context: HashMap<&Pattern, u64> = HashMap::new();
         for s in &policy.statements {
             if s.effect != Effect::Allow {
                 continue;
@@ -629,10 +678,11 @@ impl Checker<'_> {
             if matches!(s.principal, Some(PrincipalElement::NotPrincipal(_))) {
                 self.push(FindingId::NotPrincipalAllow, &key, label(), "Allow with NotPrincipal grants everyone not listed; AWS does not support it in key policies".into(), None);
             }
-            if is_public(s) {
+            if is_public(s, &mut self.actions) {
                 self.push(FindingId::PublicAccess, &key, label(), "any principal in any account (or anonymous) gets KMS actions: there is no account, organization or source condition".into(), None);
             }
-            if grants_service(s, CLOUDTRAIL) {
+            let cloudtrail = service_grant(s, CLOUDTRAIL, &mut self.actions);
+            if !cloudtrail.is_empty() {
                 let has_arn = s
                     .conditions
                     .iter()
@@ -658,11 +708,14 @@ impl Checker<'_> {
                 } else if has_account && !has_arn && serves_trails {
                     self.push(FindingId::SourceAccountOnly, &key, label(), "aws:SourceAccount is supported but aws:SourceArn is recommended: it limits the key to specific trails".into(), None);
                 }
-                let extra: Vec<&str> = all_kms_actions()
-                    .filter(|a| !CLOUDTRAIL_ACTIONS.contains(a) && s.covers_action(a))
-                    .collect();
+                let extra = cloudtrail.beyond_cloudtrail();
                 if !extra.is_empty() {
-                    self.push(FindingId::ServiceOvergrant, &key, label(), format!("CloudTrail is granted {} beyond what it needs (GenerateDataKey*, DescribeKey, Decrypt)", short_list(&extra)), None);
+                    let message = list_message(
+                        "CloudTrail is granted ",
+                        extra,
+                        " beyond what it needs (GenerateDataKey*, DescribeKey, Decrypt)",
+                    );
+                    self.push(FindingId::ServiceOvergrant, &key, label(), message, None);
                 }
             }
             // Seed 004: "If you use these condition keys to allow other operations, such as
@@ -673,30 +726,36 @@ impl Checker<'_> {
                 .iter()
                 .any(|c| is_context_key(c.key()) && !crate::eval::condition::evaluate(c, &empty));
             if blocks {
-                let mut covered = 0u64;
-                for p in s.action.patterns().iter().filter(|p| !p.is_match_all()) {
-                    covered |= *non_context.entry(p).or_insert_with(|| {
-                        NON_CONTEXT_ACTIONS
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, a)| p.matches(a))
-                            .fold(0, |bits, (i, _)| bits | (1u64 << i))
-                    });
-                }
-                let named: Vec<&str> = NON_CONTEXT_ACTIONS
+                // The patterns as written (for NotAction too), as before.
+                let covered = s
+                    .action
+                    .patterns()
                     .iter()
-                    .enumerate()
-                    .filter(|(i, _)| covered & (1u64 << i) != 0)
-                    .map(|(_, a)| *a)
-                    .collect();
+                    .filter(|p| !p.is_match_all())
+                    .fold(KmsActions::default(), |bits, p| {
+                        bits | self.actions.pattern(p)
+                    });
+                let named = covered.non_context();
                 if !named.is_empty() {
-                    self.push(FindingId::ContextOnNonCryptoAction, &key, label(), format!("an encryption-context condition on {}, which carries no encryption context: this statement can never allow it", short_list(&named)), None);
+                    let message = list_message(
+                        "an encryption-context condition on ",
+                        named,
+                        ", which carries no encryption context: this statement can never allow it",
+                    );
+                    self.push(
+                        FindingId::ContextOnNonCryptoAction,
+                        &key,
+                        label(),
+                        message,
+                        None,
+                    );
                 }
             }
+            // Cheapest test first: most reader statements carry the condition.
             if serves_trails
                 && !serves_eds
-                && grants_aws_decrypt(s)
                 && s.conditions_on(EC_ARN_KEY).next().is_none()
+                && grants_aws_decrypt(s)
                 && !s
                     .action
                     .patterns()
@@ -744,14 +803,13 @@ impl Checker<'_> {
                 ),
                 bucket: None,
             };
+            let facts = simulate::TrailFacts::new(input, &trail);
             let encrypt =
-                evaluate(self.policy, &requests::trail_encrypt(input, &trail), None).is_allowed();
-            let decrypt = evaluate(
-                self.policy,
-                &requests::trail_read(input, &trail, input.probe_role(&account)),
-                None,
-            )
-            .is_allowed();
+                evaluate_borrowed(self.policy, &simulate::trail_encrypt(&facts), None).is_allowed();
+            let probe = input.probe_role(&account);
+            let decrypt =
+                evaluate_borrowed(self.policy, &simulate::trail_read(&facts, &probe), None)
+                    .is_allowed();
             if encrypt || decrypt {
                 let what = match (encrypt, decrypt) {
                     (true, true) => "encrypt (through CloudTrail) and decrypt",
@@ -775,26 +833,39 @@ impl Checker<'_> {
     }
 }
 
-fn short_list(items: &[&str]) -> String {
-    match items.len() {
-        0..=3 => items.join(", "),
-        n => format!(
-            "{} and {} more",
-            items.iter().take(3).copied().collect::<Vec<_>>().join(", "),
-            n - 3
-        ),
+/// `before`, the actions as `a, b, c` or `a, b, c and 4 more`, then `after`: one allocation.
+fn list_message(before: &str, actions: KmsActions, after: &str) -> String {
+    let mut out = String::with_capacity(before.len() + 128 + after.len());
+    out.push_str(before);
+    for (i, a) in actions.names().take(3).enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(a);
     }
+    if let Some(more) = actions.len().checked_sub(3).filter(|n| *n > 0) {
+        out.push_str(" and ");
+        out.push_str(&more.to_string());
+        out.push_str(" more");
+    }
+    out.push_str(after);
+    out
 }
 
 fn is_context_key(key: &str) -> bool {
     key.starts_with("kms:encryptioncontext:") || key == "kms:encryptioncontextkeys"
 }
 
-/// The statement names the service principal (directly or as everyone).
-fn grants_service(s: &Statement, service: &str) -> bool {
-    s.effect == Effect::Allow
+/// The KMS actions an Allow statement naming the service principal grants it (none for other
+/// statements).
+fn service_grant<'a>(s: &'a Statement, service: &str, actions: &mut PatternMemo<'a>) -> KmsActions {
+    if s.effect == Effect::Allow
         && matches!(&s.principal, Some(PrincipalElement::Principal(set)) if set.service.iter().any(|x| x == service))
-        && all_kms_actions().any(|a| s.covers_action(a))
+    {
+        actions.element(&s.action)
+    } else {
+        KmsActions::default()
+    }
 }
 
 fn grants_aws_decrypt(s: &Statement) -> bool {
@@ -805,13 +876,13 @@ fn grants_aws_decrypt(s: &Statement) -> bool {
 
 /// Wildcard principal (or NotPrincipal), a KMS action, and no condition tying it to known
 /// accounts, organizations or networks.
-fn is_public(s: &Statement) -> bool {
+fn is_public<'a>(s: &'a Statement, actions: &mut PatternMemo<'a>) -> bool {
     let wildcard = match &s.principal {
         Some(PrincipalElement::Principal(set)) => set.everyone,
         Some(PrincipalElement::NotPrincipal(_)) => true,
         None => false,
     };
-    if !wildcard || !all_kms_actions().any(|a| s.covers_action(a)) {
+    if !wildcard || actions.element(&s.action).is_empty() {
         return false;
     }
     let restricted = s.conditions.iter().any(|c| {
@@ -849,7 +920,31 @@ pub fn check(policy: &Policy, input: &CheckInput) -> Report {
         policy,
         input,
         findings: Vec::new(),
+        actions: PatternMemo::default(),
     };
     c.run();
     finish(c.findings, input)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arn_field_is_split_nth() {
+        for arn in [
+            "",
+            ":",
+            "a",
+            "a:b",
+            "a:b:c:d",
+            "arn:aws:kms:us-east-1:1:key/k",
+            ":::",
+            "a::b:",
+        ] {
+            for n in 0..7 {
+                assert_eq!(arn_field(arn, n), arn.split(':').nth(n), "{arn} {n}");
+            }
+        }
+    }
 }

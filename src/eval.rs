@@ -12,6 +12,7 @@ use crate::policy::{
     PrincipalSet, ResourceElement, Statement,
 };
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// One condition key's values in a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +26,9 @@ pub struct ContextEntry {
 /// The request context: condition keys (case-insensitive) to values.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
-    entries: Vec<(String, ContextEntry)>,
+    /// INVARIANT: keys are ASCII-lowercase; fixed keys (the checker's, the principal keys) are
+    /// borrowed rather than copied.
+    entries: Vec<(Cow<'static, str>, ContextEntry)>,
 }
 
 /// Condition keys that are multi-valued however many values a request carries.
@@ -41,6 +44,22 @@ impl Context {
     /// An empty context.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// [`Context::set`] for a key that is already lowercase, without copying it.
+    pub(crate) fn set_lowercase(&mut self, key: &'static str, value: String) -> &mut Self {
+        let multi = MULTI_VALUED_KEYS.contains(&key);
+        self.put_lowercase(key, vec![value], multi)
+    }
+
+    fn put_lowercase(&mut self, key: &'static str, values: Vec<String>, multi: bool) -> &mut Self {
+        debug_assert!(!key.bytes().any(|b| b.is_ascii_uppercase()));
+        let entry = ContextEntry { values, multi };
+        match self.entries.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, e)) => *e = entry,
+            None => self.entries.push((Cow::Borrowed(key), entry)),
+        }
+        self
     }
 
     /// Sets a single-valued key (replacing any earlier value).
@@ -78,16 +97,11 @@ impl Context {
             .find(|(k, _)| k.eq_ignore_ascii_case(key))
         {
             Some((_, e)) => *e = entry,
-            None => self.entries.push((key.to_ascii_lowercase(), entry)),
+            None => self
+                .entries
+                .push((Cow::Owned(key.to_ascii_lowercase()), entry)),
         }
         self
-    }
-
-    /// True when the context has `key` (any case).
-    fn contains_ignore_case(&self, key: &str) -> bool {
-        self.entries
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case(key))
     }
 
     /// Removes a key.
@@ -103,7 +117,161 @@ impl Context {
 
     /// The keys and values, in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextEntry)> {
-        self.entries.iter().map(|(k, e)| (k.as_str(), e))
+        self.entries.iter().map(|(k, e)| (k.as_ref(), e))
+    }
+}
+
+/// What evaluation reads from a request's condition keys: a [`Context`], or the
+/// [`BorrowedContext`] of a request the checker simulates.
+pub(crate) trait ConditionKeys {
+    /// Looks a key up; `key` must be lowercase.
+    fn get(&self, key: &str) -> Option<KeyValues<'_>>;
+}
+
+/// One key's values, borrowed from the context that holds them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KeyValues<'a> {
+    pub(crate) values: Values<'a>,
+    /// As [`ContextEntry::multi`].
+    pub(crate) multi: bool,
+}
+
+/// A key's values in whichever form the context keeps them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Values<'a> {
+    Strings(&'a [String]),
+    One(&'a str),
+    Fixed(&'static [&'static str]),
+}
+
+impl<'a> Values<'a> {
+    pub(crate) fn len(self) -> usize {
+        match self {
+            Values::Strings(v) => v.len(),
+            Values::One(_) => 1,
+            Values::Fixed(v) => v.len(),
+        }
+    }
+
+    pub(crate) fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+
+    fn get(self, i: usize) -> Option<&'a str> {
+        match self {
+            Values::Strings(v) => v.get(i).map(String::as_str),
+            Values::One(s) => (i == 0).then_some(s),
+            Values::Fixed(v) => v.get(i).copied(),
+        }
+    }
+
+    pub(crate) fn first(self) -> Option<&'a str> {
+        self.get(0)
+    }
+
+    pub(crate) fn iter(self) -> impl Iterator<Item = &'a str> {
+        (0..self.len()).filter_map(move |i| self.get(i))
+    }
+
+    pub(crate) fn to_vec(self) -> Vec<String> {
+        self.iter().map(str::to_string).collect()
+    }
+}
+
+impl ConditionKeys for Context {
+    fn get(&self, key: &str) -> Option<KeyValues<'_>> {
+        Context::get(self, key).map(|e| KeyValues {
+            values: Values::Strings(&e.values),
+            multi: e.multi,
+        })
+    }
+}
+
+/// The condition keys of a request the checker simulates: fixed lowercase keys and values
+/// borrowed from its input where it can, so a request costs a few allocations, not dozens.
+/// [`BorrowedContext::to_context`] gives the same entries as a [`Context`].
+#[derive(Debug, Default)]
+pub(crate) struct BorrowedContext<'a> {
+    entries: Vec<(&'static str, BorrowedEntry<'a>)>,
+}
+
+#[derive(Debug)]
+enum BorrowedEntry<'a> {
+    One { value: Cow<'a, str>, multi: bool },
+    Fixed(&'static [&'static str]),
+}
+
+impl<'a> BorrowedContext<'a> {
+    /// An empty context with room for `n` keys.
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        Self {
+            entries: Vec::with_capacity(n),
+        }
+    }
+
+    /// As [`Context::set`]; `key` is lowercase.
+    pub(crate) fn set(&mut self, key: &'static str, value: impl Into<Cow<'a, str>>) {
+        let multi = MULTI_VALUED_KEYS.contains(&key);
+        self.put(
+            key,
+            BorrowedEntry::One {
+                value: value.into(),
+                multi,
+            },
+        );
+    }
+
+    /// As [`Context::set_multi`] with fixed values; `key` is lowercase.
+    pub(crate) fn set_multi(&mut self, key: &'static str, values: &'static [&'static str]) {
+        self.put(key, BorrowedEntry::Fixed(values));
+    }
+
+    fn put(&mut self, key: &'static str, entry: BorrowedEntry<'a>) {
+        debug_assert!(!key.bytes().any(|b| b.is_ascii_uppercase()));
+        match self.entries.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, e)) => *e = entry,
+            None => self.entries.push((key, entry)),
+        }
+    }
+
+    /// The owned [`Context`] with these entries, in the same order.
+    pub(crate) fn to_context(&self) -> Context {
+        let entries = self
+            .entries
+            .iter()
+            .map(|(k, e)| {
+                let entry = match e {
+                    BorrowedEntry::One { value, multi } => ContextEntry {
+                        values: vec![value.to_string()],
+                        multi: *multi,
+                    },
+                    BorrowedEntry::Fixed(values) => ContextEntry {
+                        values: values.iter().map(|v| v.to_string()).collect(),
+                        multi: true,
+                    },
+                };
+                (Cow::Borrowed(*k), entry)
+            })
+            .collect();
+        Context { entries }
+    }
+}
+
+impl ConditionKeys for BorrowedContext<'_> {
+    fn get(&self, key: &str) -> Option<KeyValues<'_>> {
+        self.entries
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, e)| match e {
+                BorrowedEntry::One { value, multi } => KeyValues {
+                    values: Values::One(value),
+                    multi: *multi,
+                },
+                BorrowedEntry::Fixed(values) => KeyValues {
+                    values: Values::Fixed(values),
+                    multi: true,
+                },
+            })
     }
 }
 
@@ -214,37 +382,106 @@ pub struct Request {
     pub context: Context,
 }
 
+/// The keys AWS sets from the principal on every request, in order, passed to `set` with their
+/// lowercase names.
+fn principal_keys<'p>(
+    principal: &'p RequestPrincipal,
+    mut set: impl FnMut(&'static str, Cow<'p, str>),
+) {
+    match principal {
+        RequestPrincipal::Service(s) => {
+            set("aws:principalisawsservice", "true".into());
+            set("aws:principalservicename", s.as_str().into());
+        }
+        RequestPrincipal::Iam(p) => {
+            set("aws:principalisawsservice", "false".into());
+            let principal_arn = match (&p.role_name, p.arn.contains(":assumed-role/")) {
+                (Some(role), true) => {
+                    let partition = p.arn.split(':').nth(1).unwrap_or("aws");
+                    format!("arn:{partition}:iam::{}:role/{role}", p.account).into()
+                }
+                _ => p.arn.as_str().into(),
+            };
+            set("aws:principalarn", principal_arn);
+            set("aws:principalaccount", p.account.as_str().into());
+            set("kms:calleraccount", p.account.as_str().into());
+        }
+        RequestPrincipal::Anonymous => {}
+    }
+}
+
 impl Request {
     /// Adds the principal keys AWS sets on every request (`aws:PrincipalArn`, `aws:PrincipalAccount`,
     /// `aws:PrincipalIsAWSService`, `aws:PrincipalServiceName`, `kms:CallerAccount`) unless present.
     pub fn with_principal_context(mut self) -> Self {
-        let mut set = |k: &str, v: String| {
-            if !self.context.contains_ignore_case(k) {
-                self.context.set(k, v);
+        let context = &mut self.context;
+        principal_keys(&self.principal, |k, v| {
+            // Stored keys are lowercase, so `get` of the lowercase key is a case-insensitive test.
+            if context.get(k).is_none() {
+                context.set_lowercase(k, v.into_owned());
             }
-        };
-        match &self.principal {
-            RequestPrincipal::Service(s) => {
-                set("aws:PrincipalIsAWSService", "true".into());
-                set("aws:PrincipalServiceName", s.clone());
-            }
-            RequestPrincipal::Iam(p) => {
-                set("aws:PrincipalIsAWSService", "false".into());
-                let principal_arn = match (&p.role_name, p.arn.contains(":assumed-role/")) {
-                    (Some(role), true) => {
-                        let partition = p.arn.split(':').nth(1).unwrap_or("aws");
-                        format!("arn:{partition}:iam::{}:role/{role}", p.account)
-                    }
-                    _ => p.arn.clone(),
-                };
-                set("aws:PrincipalArn", principal_arn);
-                set("aws:PrincipalAccount", p.account.clone());
-                set("kms:CallerAccount", p.account.clone());
-            }
-            RequestPrincipal::Anonymous => {}
-        }
+        });
         self
     }
+
+    fn as_ref(&self) -> RequestRef<'_, Context> {
+        RequestRef {
+            principal: &self.principal,
+            action: &self.action,
+            resource: &self.resource,
+            context: &self.context,
+        }
+    }
+}
+
+/// A request whose parts are borrowed: what the checker simulates, evaluated without copying its
+/// input. [`BorrowedRequest::to_request`] gives the same request as a [`Request`].
+#[derive(Debug)]
+pub(crate) struct BorrowedRequest<'a> {
+    pub(crate) principal: &'a RequestPrincipal,
+    pub(crate) action: &'a str,
+    pub(crate) resource: &'a str,
+    pub(crate) context: BorrowedContext<'a>,
+}
+
+impl<'a> BorrowedRequest<'a> {
+    /// As [`Request::with_principal_context`].
+    pub(crate) fn with_principal_context(mut self) -> Self {
+        let context = &mut self.context;
+        principal_keys(self.principal, |k, v| {
+            if context.get(k).is_none() {
+                context.set(k, v);
+            }
+        });
+        self
+    }
+
+    /// The owned request.
+    pub(crate) fn to_request(&self) -> Request {
+        Request {
+            principal: self.principal.clone(),
+            action: self.action.to_string(),
+            resource: self.resource.to_string(),
+            context: self.context.to_context(),
+        }
+    }
+
+    fn as_ref(&self) -> RequestRef<'_, BorrowedContext<'a>> {
+        RequestRef {
+            principal: self.principal,
+            action: self.action,
+            resource: self.resource,
+            context: &self.context,
+        }
+    }
+}
+
+/// What evaluation reads from a request.
+struct RequestRef<'r, K> {
+    principal: &'r RequestPrincipal,
+    action: &'r str,
+    resource: &'r str,
+    context: &'r K,
 }
 
 /// The outcome of an evaluation.
@@ -430,6 +667,11 @@ fn role_covers(policy_arn: &str, p: &IamPrincipal) -> bool {
     let Some(role) = &p.role_name else {
         return false;
     };
+    // The ARN's resource is its tail, so a covering ARN ends with the role name: a cheap test
+    // that skips splitting most ARNs of a policy that names many roles.
+    if !policy_arn.ends_with(role.as_str()) {
+        return false;
+    }
     crate::policy::value::split_arn(policy_arn).is_some_and(|parts| {
         let [_, _, service, _, _, resource] = parts;
         service == "iam"
@@ -458,9 +700,9 @@ fn principal_match(
     }
 }
 
-fn resource_matches(
+fn resource_matches<K: ConditionKeys>(
     element: Option<&ResourceElement>,
-    request: &Request,
+    request: &RequestRef<'_, K>,
     key_policy: bool,
 ) -> bool {
     let hit = |r: &crate::policy::ResourceValue| {
@@ -469,9 +711,9 @@ fn resource_matches(
             return true;
         }
         match &r.pattern {
-            Some(p) => p.matches(&request.resource),
-            None => condition::like_pattern(&r.template, &request.context)
-                .is_some_and(|p| p.matches(&request.resource)),
+            Some(p) => p.matches(request.resource),
+            None => condition::like_pattern_in(&r.template, request.context)
+                .is_some_and(|p| p.matches(request.resource)),
         }
     };
     match element {
@@ -482,42 +724,90 @@ fn resource_matches(
 }
 
 /// The first condition of the statement that fails, if any.
-fn first_failed<'a>(s: &'a Statement, ctx: &Context) -> Option<&'a Condition> {
-    s.conditions.iter().find(|c| !condition::evaluate(c, ctx))
+fn first_failed<'a, K: ConditionKeys>(s: &'a Statement, ctx: &K) -> Option<&'a Condition> {
+    s.conditions
+        .iter()
+        .find(|c| !condition::evaluate_in(c, ctx))
 }
 
-struct PolicyPass {
-    denies: Vec<StatementRef>,
-    allows: Vec<(StatementRef, PrincipalMatch)>,
-    failed: Vec<FailedCondition>,
+/// What one policy says about a request. Statements stay borrowed: only those a decision
+/// reports become `StatementRef`s (a Sid copy each) or `FailedCondition`s.
+struct PolicyPass<'p> {
+    source: Source,
+    denies: Vec<&'p Statement>,
+    allows: Vec<(&'p Statement, PrincipalMatch)>,
+    failed: Vec<(&'p Statement, &'p Condition)>,
 }
 
-fn pass(policy: &Policy, source: Source, request: &Request) -> PolicyPass {
+impl PolicyPass<'_> {
+    fn denies(&self) -> impl Iterator<Item = StatementRef> + '_ {
+        self.denies
+            .iter()
+            .map(|s| StatementRef::new(self.source, s))
+    }
+
+    /// The allowing statements whose principal match is `m`, or all of them for `None`.
+    fn allows(&self, m: Option<PrincipalMatch>) -> impl Iterator<Item = StatementRef> + '_ {
+        self.allows
+            .iter()
+            .filter(move |(_, pm)| m.is_none_or(|m| *pm == m))
+            .map(|(s, _)| StatementRef::new(self.source, s))
+    }
+
+    fn has_allow(&self, m: PrincipalMatch) -> bool {
+        self.allows.iter().any(|(_, pm)| *pm == m)
+    }
+
+    fn failed<'r, K: ConditionKeys>(
+        &'r self,
+        request: &'r RequestRef<'_, K>,
+    ) -> impl Iterator<Item = FailedCondition> + 'r {
+        self.failed
+            .iter()
+            .map(|(s, c)| failed_condition(self.source, s, c, request))
+    }
+}
+
+fn failed_condition<K: ConditionKeys>(
+    source: Source,
+    s: &Statement,
+    c: &Condition,
+    request: &RequestRef<'_, K>,
+) -> FailedCondition {
+    FailedCondition {
+        statement: StatementRef::new(source, s),
+        operator: c.operator.name(),
+        key: c.key_name().to_string(),
+        expected: c.raw_values().map(str::to_string).collect(),
+        actual: request.context.get(c.key()).map(|e| e.values.to_vec()),
+        path: c.path(),
+    }
+}
+
+fn pass<'p, K: ConditionKeys>(
+    policy: &'p Policy,
+    source: Source,
+    request: &RequestRef<'_, K>,
+) -> PolicyPass<'p> {
     let key_policy = source == Source::KeyPolicy;
     let mut out = PolicyPass {
+        source,
         denies: Vec::new(),
         allows: Vec::new(),
         failed: Vec::new(),
     };
     for s in &policy.statements {
-        let pm = principal_match(s.principal.as_ref(), &request.principal);
+        let pm = principal_match(s.principal.as_ref(), request.principal);
         if pm == PrincipalMatch::No
-            || !s.action.matches(&request.action)
+            || !s.action.matches(request.action)
             || !resource_matches(s.resource.as_ref(), request, key_policy)
         {
             continue;
         }
-        match (first_failed(s, &request.context), s.effect) {
-            (None, Effect::Deny) => out.denies.push(StatementRef::new(source, s)),
-            (None, Effect::Allow) => out.allows.push((StatementRef::new(source, s), pm)),
-            (Some(c), Effect::Allow) => out.failed.push(FailedCondition {
-                statement: StatementRef::new(source, s),
-                operator: c.operator.name(),
-                key: c.key_name().to_string(),
-                expected: c.raw_values().map(str::to_string).collect(),
-                actual: request.context.get(c.key()).map(|e| e.values.clone()),
-                path: c.path(),
-            }),
+        match (first_failed(s, request.context), s.effect) {
+            (None, Effect::Deny) => out.denies.push(s),
+            (None, Effect::Allow) => out.allows.push((s, pm)),
+            (Some(c), Effect::Allow) => out.failed.push((s, c)),
             (Some(_), Effect::Deny) => {}
         }
     }
@@ -534,6 +824,23 @@ pub fn evaluate(
     request: &Request,
     identity_policies: Option<&[Policy]>,
 ) -> Decision {
+    decide(key_policy, &request.as_ref(), identity_policies)
+}
+
+/// [`evaluate`] for a request the checker simulates.
+pub(crate) fn evaluate_borrowed(
+    key_policy: &Policy,
+    request: &BorrowedRequest<'_>,
+    identity_policies: Option<&[Policy]>,
+) -> Decision {
+    decide(key_policy, &request.as_ref(), identity_policies)
+}
+
+fn decide<K: ConditionKeys>(
+    key_policy: &Policy,
+    request: &RequestRef<'_, K>,
+    identity_policies: Option<&[Policy]>,
+) -> Decision {
     let key = pass(key_policy, Source::KeyPolicy, request);
     let identity: Vec<PolicyPass> = identity_policies
         .unwrap_or(&[])
@@ -542,40 +849,25 @@ pub fn evaluate(
         .map(|(i, p)| pass(p, Source::Identity(i), request))
         .collect();
 
-    let mut denies = key.denies.clone();
-    denies.extend(identity.iter().flat_map(|p| p.denies.iter().cloned()));
-    if !denies.is_empty() {
+    if !key.denies.is_empty() || identity.iter().any(|p| !p.denies.is_empty()) {
         return Decision {
             decision: Outcome::ExplicitDeny,
             via: None,
-            statements: denies,
+            statements: key
+                .denies()
+                .chain(identity.iter().flat_map(PolicyPass::denies))
+                .collect(),
             failed_conditions: Vec::new(),
             requires_identity_policy: false,
             note: None,
         };
     }
 
-    let key_account = arn_account(&request.resource);
-    let cross_account = match (&request.principal, key_account) {
-        (RequestPrincipal::Iam(p), Some(k)) => p.account != k,
+    // The key's account matters only for IAM principals.
+    let cross_account = match request.principal {
+        RequestPrincipal::Iam(p) => arn_account(request.resource).is_some_and(|k| p.account != k),
         _ => false,
     };
-    let direct: Vec<StatementRef> = key
-        .allows
-        .iter()
-        .filter(|(_, m)| *m == PrincipalMatch::Direct)
-        .map(|(s, _)| s.clone())
-        .collect();
-    let delegated: Vec<StatementRef> = key
-        .allows
-        .iter()
-        .filter(|(_, m)| *m == PrincipalMatch::Account)
-        .map(|(s, _)| s.clone())
-        .collect();
-    let identity_allows: Vec<StatementRef> = identity
-        .iter()
-        .flat_map(|p| p.allows.iter().map(|(s, _)| s.clone()))
-        .collect();
 
     let deny = |note: Option<String>, failed: Vec<FailedCondition>| Decision {
         decision: Outcome::ImplicitDeny,
@@ -586,26 +878,29 @@ pub fn evaluate(
         note,
     };
 
+    let direct = key.has_allow(PrincipalMatch::Direct);
     // Directly named, same account: the key policy alone decides.
-    if !direct.is_empty() && !cross_account {
+    if direct && !cross_account {
         return Decision {
             decision: Outcome::Allow,
             via: Some(Via::KeyPolicy),
-            statements: direct,
+            statements: key.allows(Some(PrincipalMatch::Direct)).collect(),
             failed_conditions: Vec::new(),
             requires_identity_policy: false,
             note: None,
         };
     }
     // Everything else that the key policy lets through needs an identity policy as well.
-    let key_side: Vec<StatementRef> = if !direct.is_empty() {
-        direct
+    let key_side = if direct {
+        PrincipalMatch::Direct
     } else {
-        delegated
+        PrincipalMatch::Account
     };
-    if key_side.is_empty() {
-        let mut failed = key.failed;
-        failed.extend(identity.into_iter().flat_map(|p| p.failed));
+    if !key.has_allow(key_side) {
+        let failed: Vec<FailedCondition> = key
+            .failed(request)
+            .chain(identity.iter().flat_map(|p| p.failed(request)))
+            .collect();
         let note = if failed.is_empty() {
             Some("no key policy statement allows this principal and action".to_string())
         } else {
@@ -622,26 +917,25 @@ pub fn evaluate(
         None => Decision {
             decision: Outcome::Allow,
             via: Some(Via::IamDelegation),
-            statements: key_side,
+            statements: key.allows(Some(key_side)).collect(),
             failed_conditions: Vec::new(),
             requires_identity_policy: true,
             note: Some(format!("allowed through IAM delegation: {why}")),
         },
-        Some(_) if !identity_allows.is_empty() => {
-            let mut statements = key_side;
-            statements.extend(identity_allows);
-            Decision {
-                decision: Outcome::Allow,
-                via: Some(Via::IamDelegation),
-                statements,
-                failed_conditions: Vec::new(),
-                requires_identity_policy: false,
-                note: None,
-            }
-        }
+        Some(_) if identity.iter().any(|p| !p.allows.is_empty()) => Decision {
+            decision: Outcome::Allow,
+            via: Some(Via::IamDelegation),
+            statements: key
+                .allows(Some(key_side))
+                .chain(identity.iter().flat_map(|p| p.allows(None)))
+                .collect(),
+            failed_conditions: Vec::new(),
+            requires_identity_policy: false,
+            note: None,
+        },
         Some(_) => deny(
             Some(format!("no identity policy allows the request; {why}")),
-            identity.into_iter().flat_map(|p| p.failed).collect(),
+            identity.iter().flat_map(|p| p.failed(request)).collect(),
         ),
     }
 }

@@ -5,7 +5,7 @@
 //! - `ForAllValues` with a missing key is true, `ForAnyValue` false.
 //! - A single-valued operator against a multi-valued key does not match.
 
-use super::Context;
+use super::{ConditionKeys, Context};
 use crate::policy::value::parse_date;
 use crate::policy::{
     ArnPattern, BaseOperator, Condition, ConditionValue, Pattern, SetOperator, Template,
@@ -16,6 +16,11 @@ use std::net::IpAddr;
 
 /// Evaluates one condition (operator + key + values) against the request context.
 pub fn evaluate(condition: &Condition, ctx: &Context) -> bool {
+    evaluate_in(condition, ctx)
+}
+
+/// [`evaluate`] against any request's condition keys.
+pub(crate) fn evaluate_in<K: ConditionKeys>(condition: &Condition, ctx: &K) -> bool {
     let op = &condition.operator;
     let entry = ctx.get(condition.key()).filter(|e| !e.values.is_empty());
     if op.base == BaseOperator::Null {
@@ -54,7 +59,7 @@ pub fn evaluate(condition: &Condition, ctx: &Context) -> bool {
 
 /// One request value against the policy values: any match (positive) or none (negated).
 /// A request value the operator cannot read (a non-number for `Numeric*`) never matches.
-fn matches_request_value(condition: &Condition, value: &str, ctx: &Context) -> bool {
+fn matches_request_value<K: ConditionKeys>(condition: &Condition, value: &str, ctx: &K) -> bool {
     let base = condition.operator.base;
     let mut any = false;
     for policy_value in &condition.values {
@@ -72,23 +77,23 @@ fn matches_request_value(condition: &Condition, value: &str, ctx: &Context) -> b
 
 /// The positive form of `base` for one policy value. `None` when the request value has the
 /// wrong type for the operator.
-fn compare(
+fn compare<K: ConditionKeys>(
     base: BaseOperator,
     policy: &ConditionValue,
     request: &str,
-    ctx: &Context,
+    ctx: &K,
 ) -> Option<bool> {
     use BaseOperator::*;
     match (base, policy) {
         (StringEquals | StringNotEquals, ConditionValue::Text { template, .. }) => {
-            Some(resolve(template, ctx).is_some_and(|p| p == request))
+            Some(resolve_in(template, ctx).is_some_and(|p| p == request))
         }
         (
             StringEqualsIgnoreCase | StringNotEqualsIgnoreCase,
             ConditionValue::Text { template, .. },
-        ) => {
-            Some(resolve(template, ctx).is_some_and(|p| p.to_lowercase() == request.to_lowercase()))
-        }
+        ) => Some(
+            resolve_in(template, ctx).is_some_and(|p| p.to_lowercase() == request.to_lowercase()),
+        ),
         (
             StringLike | StringNotLike,
             ConditionValue::Text {
@@ -96,14 +101,14 @@ fn compare(
             },
         ) => Some(match pattern {
             Some(p) => p.matches(request),
-            None => like_pattern(template, ctx).is_some_and(|p| p.matches(request)),
+            None => like_pattern_in(template, ctx).is_some_and(|p| p.matches(request)),
         }),
         (
             ArnEquals | ArnLike | ArnNotEquals | ArnNotLike,
             ConditionValue::Text { template, arn, .. },
         ) => Some(match arn {
             Some(a) => a.matches(request),
-            None => arn_pattern(template, ctx).is_some_and(|p| p.matches(request)),
+            None => arn_pattern_in(template, ctx).is_some_and(|p| p.matches(request)),
         }),
         (_, ConditionValue::Number(n)) => {
             let r = request.trim().parse::<f64>().ok()?;
@@ -147,6 +152,10 @@ fn compare(
 /// Substitutes policy variables. `None` when a variable has no value and no default: such a
 /// policy value matches nothing.
 pub fn resolve(template: &Template, ctx: &Context) -> Option<String> {
+    resolve_in(template, ctx)
+}
+
+fn resolve_in<K: ConditionKeys>(template: &Template, ctx: &K) -> Option<String> {
     let Some(parts) = &template.parts else {
         return Some(template.raw.to_string());
     };
@@ -163,16 +172,25 @@ pub fn resolve(template: &Template, ctx: &Context) -> Option<String> {
     Some(out)
 }
 
-fn variable<'a>(ctx: &'a Context, key: &str, default: Option<&'a str>) -> Option<&'a str> {
+fn variable<'a, K: ConditionKeys>(
+    ctx: &'a K,
+    key: &str,
+    default: Option<&'a str>,
+) -> Option<&'a str> {
     match ctx.get(key) {
         // Multi-valued keys cannot be substituted.
-        Some(e) if !e.multi && e.values.len() == 1 => e.values.first().map(String::as_str),
+        Some(e) if !e.multi && e.values.len() == 1 => e.values.first(),
         _ => default,
     }
 }
 
 /// Builds a wildcard pattern in which substituted values and `${*}` are literal characters.
 pub fn like_pattern(template: &Template, ctx: &Context) -> Option<Pattern> {
+    like_pattern_in(template, ctx)
+}
+
+/// [`like_pattern`] with any request's condition keys.
+pub(crate) fn like_pattern_in<K: ConditionKeys>(template: &Template, ctx: &K) -> Option<Pattern> {
     let Some(parts) = &template.parts else {
         return Some(Pattern::new(&template.raw, false));
     };
@@ -186,6 +204,10 @@ pub fn like_pattern(template: &Template, ctx: &Context) -> Option<Pattern> {
 /// Builds an ARN pattern in which substituted values and `${*}` are literal characters, as in
 /// [`like_pattern`].
 pub fn arn_pattern(template: &Template, ctx: &Context) -> Option<ArnPattern> {
+    arn_pattern_in(template, ctx)
+}
+
+fn arn_pattern_in<K: ConditionKeys>(template: &Template, ctx: &K) -> Option<ArnPattern> {
     let Some(parts) = &template.parts else {
         return Some(ArnPattern::new(&template.raw));
     };
@@ -197,7 +219,7 @@ pub fn arn_pattern(template: &Template, ctx: &Context) -> Option<ArnPattern> {
 
 /// The template's pieces with variables resolved: `(text, true)` for policy text whose
 /// wildcards are live, `(text, false)` for literal text. `None` when a variable is unresolved.
-fn segments(parts: &[TemplatePart], ctx: &Context) -> Option<Vec<(String, bool)>> {
+fn segments<K: ConditionKeys>(parts: &[TemplatePart], ctx: &K) -> Option<Vec<(String, bool)>> {
     let mut segments: Vec<(String, bool)> = Vec::with_capacity(parts.len());
     for part in parts {
         match part {
