@@ -1,4 +1,5 @@
-# Peers side by side (issue 6 §2). Included by the root Makefile; NOT part of `make test`.
+# Peers side by side (issue 6 §2) and the Lambda's cold start (issue 6 §4). Included by the root
+# Makefile; NOT part of `make test`.
 #
 #   make bench-compare   install the pinned peers into .bench/ (once; again when a pin changes),
 #                        build examples/bench_corpus, run the same corpus through trailkey,
@@ -6,6 +7,9 @@
 #                        the throughput table + the list of verdict differences
 #                        (also saved as .bench/out/bench-compare.md)
 #   make bench-peers     only install the peers
+#   make bench-lambda    the release trailkey-rule bootstrap, 10 cold starts under
+#                        `cargo lambda watch --only-lambda-apis` against a seeded moto
+#                        (scripts/bench_lambda.sh): init → first event handled, median/min/max
 #
 # Pins live in the repo (bench/compare/package.json + package-lock.json, requirements-bench.txt);
 # everything installed goes to .bench/ (git-ignored). Needs node >= 18 with npm, and python3.
@@ -53,3 +57,11 @@ bench-compare: bench-peers
 	$(PYTHON) scripts/bench_compare.py --out-dir "$(BENCH_DIR)/out" \
 	  --trailkey-bin "$(BENCH_TARGET_DIR)/release/examples/bench_corpus" \
 	  --npm-dir "$(BENCH_NPM_DIR)" --venv-python "$(BENCH_VENV)/bin/python" $(BENCH_ARGS)
+
+# BENCH_LAMBDA_ARGS is passed to scripts/bench_lambda.sh: --runs N, --warm N, --out FILE, and
+# --zip PATH to measure the bootstrap inside a `make lambda-zip` zip instead of the release build.
+BENCH_LAMBDA_ARGS ?=
+
+.PHONY: bench-lambda
+bench-lambda: deploy-venv moto-venv
+	VENV_DIR="$(VENV_DIR)" scripts/bench_lambda.sh $(BENCH_LAMBDA_ARGS)

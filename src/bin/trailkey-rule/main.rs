@@ -1,5 +1,8 @@
 //! `trailkey-rule`: the AWS Config custom rule Lambda. Clients are built once; each event goes
-//! through [`trailkey::handler::handle`].
+//! through [`trailkey::handler::handle`]. The first one also logs the cold-start figures
+//! ([`cold_start`]).
+
+mod cold_start;
 
 use aws_lambda_events::event::config::ConfigEvent;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
@@ -37,16 +40,20 @@ fn init_tracing() {
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
+    let startup = cold_start::Startup::begin();
     init_tracing();
     // Explicit retries (standard, 5 attempts) and timeouts: see `SdkSettings`.
     let conf = trailkey::aws::load_sdk_config().await;
     let aws = SdkAws::new(&conf);
     let assumer = SdkAssumeRole::new(&conf);
-    let (aws, assumer) = (&aws, &assumer);
+    let cold = startup.ready();
+    let (aws, assumer, cold) = (&aws, &assumer, &cold);
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ConfigEvent>| async move {
+            let started = std::time::Instant::now();
             let result = handle(aws, assumer, &event.payload).await;
             trailkey::handler::log_outcome(&result);
+            cold.event_handled(started, result.is_ok());
             match result {
                 // Config ignores the reply; it is for `cargo lambda invoke` and test invokes.
                 Ok(evaluations) => Ok(serde_json::json!({
