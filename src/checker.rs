@@ -16,8 +16,8 @@ use crate::eval::{
     evaluate_borrowed, BorrowedRequest, Context, Decision, Outcome, Request, RequestPrincipal,
 };
 use crate::policy::{
-    arn_account, AwsPrincipal, BaseOperator, Effect, Policy, PolicyError, PrincipalElement,
-    Statement,
+    arn_account, ActionElement, AwsPrincipal, BaseOperator, Effect, Policy, PolicyError,
+    PrincipalElement, Statement,
 };
 use requests::borrowed as simulate;
 use std::fmt::Display;
@@ -726,15 +726,18 @@ impl Checker<'_> {
                 .iter()
                 .any(|c| is_context_key(c.key()) && !crate::eval::condition::evaluate(c, &empty));
             if blocks {
-                // The patterns as written (for NotAction too), as before.
-                let covered = s
-                    .action
-                    .patterns()
-                    .iter()
-                    .filter(|p| !p.is_match_all())
-                    .fold(KmsActions::default(), |bits, p| {
-                        bits | self.actions.pattern(p)
-                    });
+                // The actions the statement names. A `NotAction` statement names the actions
+                // it excludes, so like `"Action": "*"` it is not reported: it does not ask
+                // for any non-context action by name.
+                let covered = match &s.action {
+                    ActionElement::Action(patterns) => patterns
+                        .iter()
+                        .filter(|p| !p.is_match_all())
+                        .fold(KmsActions::default(), |bits, p| {
+                            bits | self.actions.pattern(p)
+                        }),
+                    ActionElement::NotAction(_) => KmsActions::default(),
+                };
                 let named = covered.non_context();
                 if !named.is_empty() {
                     let message = list_message(
@@ -929,6 +932,36 @@ pub fn check(policy: &Policy, input: &CheckInput) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn context_lint(action: &str) -> Vec<String> {
+        let text = format!(
+            r#"{{"Version": "2012-10-17", "Statement": [
+                {{"Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::111111111111:root"}}, "Action": "kms:*", "Resource": "*"}},
+                {{"Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::111111111111:role/R"}}, {action}, "Resource": "*",
+                  "Condition": {{"StringEquals": {{"kms:EncryptionContext:aws:cloudtrail:arn": "arn:aws:cloudtrail:us-east-1:111111111111:trail/t"}}}}}}]}}"#
+        );
+        let input = CheckInput::new("arn:aws:kms:us-east-1:111111111111:key/k");
+        check_text(&text, &input)
+            .findings
+            .iter()
+            .filter(|f| f.id == FindingId::ContextOnNonCryptoAction)
+            .map(|f| f.message.clone())
+            .collect()
+    }
+
+    #[test]
+    fn context_lint_names_listed_non_context_actions_only() {
+        // Seed 004: an encryption-context condition on DescribeKey can never allow it.
+        let listed = context_lint(r#""Action": ["kms:Decrypt", "kms:DescribeKey"]"#);
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        assert!(listed[0].contains("kms:DescribeKey"), "{listed:?}");
+        // NotAction names what it excludes: reporting those actions would be wrong.
+        assert!(
+            context_lint(r#""NotAction": ["kms:DescribeKey", "kms:ScheduleKeyDeletion"]"#)
+                .is_empty()
+        );
+        assert!(context_lint(r#""Action": "*""#).is_empty());
+    }
 
     #[test]
     fn arn_field_is_split_nth() {
