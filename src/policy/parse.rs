@@ -1,7 +1,7 @@
 //! JSON → policy model, rejecting what KMS and IAM reject.
 //!
-//! Two passes over the same rules: `fast` reads borrowed JSON straight into the model and gives
-//! up on anything wrong or unusual; the slow path below then walks a `serde_json::Value`, building
+//! Two passes over the same rules: `fast` scans the text itself straight into the model and
+//! gives up on anything wrong or unusual; the slow path below then walks a `serde_json::Value`, building
 //! JSON pointers as it goes, to name the problem.
 
 mod fast;

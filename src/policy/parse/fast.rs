@@ -1,10 +1,11 @@
-//! The fast path of the parser: borrowed JSON straight into the model, no JSON pointers.
+//! The fast path of the parser: a small JSON scanner (no serde) reads the text into a flat node
+//! array of byte ranges, and the model is built from that, with no JSON pointers.
 //!
 //! It mirrors the checks of the slow path in `parse.rs` one for one but never builds an error:
 //! on anything the slow path would reject, or anything unusual (duplicate object keys, a
-//! document over the size limit), it gives up with `None` and the slow path parses the text
-//! again to name the problem. So errors stay exactly as before and cost nothing when there are
-//! none.
+//! document over the size limit, JSON the scanner leaves to serde_json), it gives up with `None`
+//! and the slow path parses the text again to name the problem. So errors stay exactly as
+//! before and cost nothing when there are none.
 
 use super::super::err::MAX_POLICY_BYTES;
 use super::super::value::Template;
