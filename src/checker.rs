@@ -372,6 +372,22 @@ pub fn invalid_policy_report(error: &PolicyError, input: &CheckInput) -> Report 
     finish(findings, input)
 }
 
+/// The report for a trail whose logs are not encrypted with a KMS key (`TRAIL_NOT_ENCRYPTED`).
+/// There is no key, so `input.key_arn` names the trail, and so does the report's `key`.
+pub fn unencrypted_trail_report(input: &CheckInput) -> Report {
+    let findings = vec![Finding {
+        id: FindingId::TrailNotEncrypted,
+        severity: Severity::Error,
+        resource: input.key_arn.clone(),
+        statement: None,
+        message:
+            "trail logs are not encrypted with a KMS key (SSE-S3 only): set the trail's KmsKeyId"
+                .into(),
+        fix: None,
+    }];
+    finish(findings, input)
+}
+
 struct Checker<'a> {
     policy: &'a Policy,
     input: &'a CheckInput,

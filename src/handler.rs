@@ -336,7 +336,7 @@ impl Run<'_> {
             }
         };
         let stores = self.event_data_stores().await;
-        for t in trails.iter().filter(|t| t.kms_key_id.is_none()) {
+        for t in unencrypted_trails(&trails) {
             self.trail_unencrypted(&t.name, ordering);
         }
         let mut users = users_by_key(&trails, &stores);
@@ -408,6 +408,14 @@ pub struct KeyUsers {
     pub trails: Vec<Trail>,
     /// Event data store ARNs.
     pub event_data_stores: Vec<String>,
+}
+
+/// The trails without a KMS key, each once (shadow trails folded as for [`users_by_key`]).
+pub fn unencrypted_trails(trails: &[TrailInfo]) -> Vec<TrailInfo> {
+    dedup(trails.to_vec())
+        .into_iter()
+        .filter(|t| t.kms_key_id.is_none())
+        .collect()
 }
 
 /// Groups encrypted trails and event data stores by the key they name, so each key is read once

@@ -186,9 +186,48 @@ fn scan_reads_every_seeded_key_once_and_reports_the_documented_findings() {
 fn scan_without_event_data_stores_has_no_error_and_says_what_it_skipped() {
     let Some(m) = moto() else { return };
     m.python(&["scripts/seed_demo.py", "--endpoint", &m.endpoint()]);
+    // A trail without a KMS key (SSE-S3 only), as the rule's scenario 7 has it.
+    let unencrypted = m.python(&[
+        "-c",
+        "import sys; sys.path.insert(0, 'scripts'); import seed_demo as d\n\
+         a = d.Accounts(sys.argv[1])\n\
+         a.client(d.ACCOUNT_A, 's3').create_bucket(Bucket='unencrypted-trail-logs')\n\
+         ct = a.client(d.ACCOUNT_A, 'cloudtrail')\n\
+         print(ct.create_trail(Name='unencrypted', S3BucketName='unencrypted-trail-logs')['TrailARN'])",
+        &m.endpoint(),
+    ]);
+    let unencrypted = unencrypted.trim();
     let (code, scan, stderr) = m.trailkey(&["scan", "--format", "json", "--no-event-data-stores"]);
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(scan["errors"], serde_json::json!([]));
+    assert_eq!(
+        scan["unencrypted_trails"],
+        serde_json::json!([{
+            "trail": unencrypted,
+            "compliance": "NON_COMPLIANT",
+            "findings": [{
+                "id": "TRAIL_NOT_ENCRYPTED",
+                "severity": "error",
+                "resource": unencrypted,
+                "statement": null,
+                "message": "trail logs are not encrypted with a KMS key (SSE-S3 only): set the trail's KmsKeyId",
+                "fix": null
+            }]
+        }])
+    );
+    // Accepted with --suppress, as allowUnencryptedTrails does for the rule.
+    let (_, accepted, stderr) = m.trailkey(&[
+        "scan",
+        "--format",
+        "json",
+        "--no-event-data-stores",
+        "--suppress",
+        "TRAIL_NOT_ENCRYPTED",
+    ]);
+    assert_eq!(
+        accepted["unencrypted_trails"][0]["compliance"], "COMPLIANT",
+        "{stderr}"
+    );
     assert_eq!(
         scan["not_checked"],
         serde_json::json!(["event data stores (--no-event-data-stores)"])

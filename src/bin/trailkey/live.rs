@@ -38,6 +38,14 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
             }
         }
     };
+    // Trails without a key: TRAIL_NOT_ENCRYPTED, as the Config rule reports them
+    // (`--suppress TRAIL_NOT_ENCRYPTED` accepts them).
+    let mut unencrypted: Vec<Report> = Vec::new();
+    for t in trailkey::handler::unencrypted_trails(&trails) {
+        let mut input = CheckInput::new(t.arn);
+        crate::apply_requirements(&a.requirements, &mut input)?;
+        unencrypted.push(trailkey::checker::unencrypted_trail_report(&input));
+    }
     let users = trailkey::handler::users_by_key(&trails, &stores);
     let progress = (std::io::stderr().is_terminal() && users.len() > 20)
         .then(|| indicatif::ProgressBar::new(users.len() as u64));
@@ -72,7 +80,9 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
     }
     let compliant = reports
         .iter()
-        .all(|(r, _)| r.compliance == Compliance::Compliant);
+        .map(|(r, _)| r)
+        .chain(&unencrypted)
+        .all(|r| r.compliance == Compliance::Compliant);
     let mut out = std::io::stdout().lock();
     let w = |e: std::io::Error| format!("cannot write output: {e}");
     match a.format {
@@ -80,6 +90,7 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
             let v = json!({
                 "compliance": if compliant { "COMPLIANT" } else { "NON_COMPLIANT" },
                 "reports": reports.iter().map(|(r, res)| json!({"key": r.key, "compliance": r.compliance, "resources": res, "findings": r.findings})).collect::<Vec<_>>(),
+                "unencrypted_trails": unencrypted.iter().map(|r| json!({"trail": r.key, "compliance": r.compliance, "findings": r.findings})).collect::<Vec<_>>(),
                 "errors": errors.iter().map(|(k, m)| json!({"key": k, "message": m})).collect::<Vec<_>>(),
             });
             let mut v = v;
@@ -97,7 +108,11 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
             .map_err(w)?;
         }
         CheckFormat::Sarif => {
-            let all: Vec<Report> = reports.iter().map(|(r, _)| r.clone()).collect();
+            let all: Vec<Report> = reports
+                .iter()
+                .map(|(r, _)| r.clone())
+                .chain(unencrypted.iter().cloned())
+                .collect();
             writeln!(
                 out,
                 "{}",
@@ -107,10 +122,10 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
         }
         CheckFormat::Human => {
             let color = std::io::stdout().is_terminal();
-            for (r, _) in &reports {
+            for r in reports.iter().map(|(r, _)| r).chain(&unencrypted) {
                 render(r, Format::Human, color, &mut out).map_err(w)?;
             }
-            if reports.is_empty() {
+            if reports.is_empty() && unencrypted.is_empty() {
                 writeln!(
                     out,
                     "no trail or event data store in this account and Region uses a KMS key"
