@@ -27,6 +27,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 export VENV_DIR="${VENV_DIR:-$ROOT/.venv}"
 PY="$VENV_DIR/moto/bin/python"
 CARGO_LAMBDA="$VENV_DIR/deploy/bin/cargo-lambda"
@@ -99,16 +101,8 @@ fi
 [[ -x "$BOOTSTRAP" ]] || fail "no bootstrap at $BOOTSTRAP"
 
 step "starting moto"
-export MOTO_LOG="$WORK/moto.log"
-read -r MOTO_PORT MOTO_PID <<<"$(scripts/moto.sh start)"
-ENDPOINT="http://127.0.0.1:$MOTO_PORT"
-"$PY" scripts/seed_scale.py --endpoint "$ENDPOINT" --keys 1 --trails 1 --names management-events \
-  >"$WORK/seed.json"
-KEY_ARN="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["keys"][0]["arn"])' "$WORK/seed.json")"
-KEY_ID="${KEY_ARN##*/}"
-K1_ARN="arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-sed "s#$K1_ARN#$KEY_ARN#g; s#1234abcd-12ab-34cd-56ef-1234567890ab#$KEY_ID#g" \
-  events/06-trail-created-with-key.json >"$WORK/event.json"
+start_seeded_moto
+with_seeded_key events/06-trail-created-with-key.json "$WORK/event.json"
 eval "$("$PY" scripts/assume_role.py --endpoint "$ENDPOINT" --account 111111111111)"
 
 LAMBDA_PORT="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"

@@ -16,6 +16,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 export VENV_DIR="${VENV_DIR:-$ROOT/.venv}"
 PY="$VENV_DIR/moto/bin/python"
 CARGO_LAMBDA="$VENV_DIR/deploy/bin/cargo-lambda"
@@ -49,13 +51,7 @@ step "building trailkey-rule (cargo lambda watch then starts it from the same bu
 cargo build --bin trailkey-rule
 
 step "starting moto"
-export MOTO_LOG="$WORK/moto.log"
-read -r MOTO_PORT MOTO_PID <<<"$(scripts/moto.sh start)"
-ENDPOINT="http://127.0.0.1:$MOTO_PORT"
-"$PY" scripts/seed_scale.py --endpoint "$ENDPOINT" --keys 1 --trails 1 --names management-events \
-  >"$WORK/seed.json"
-KEY_ARN="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["keys"][0]["arn"])' "$WORK/seed.json")"
-KEY_ID="${KEY_ARN##*/}"
+start_seeded_moto
 
 # The function's environment: moto, an assumed role of 111111111111, no developer config.
 eval "$("$PY" scripts/assume_role.py --endpoint "$ENDPOINT" --account 111111111111)"
@@ -87,7 +83,6 @@ invoke() {
   "$CARGO_LAMBDA" lambda invoke trailkey-rule -A 127.0.0.1 -P "$LAMBDA_PORT" \
     --data-file "$1" --output-format json 2>&1
 }
-K1_ARN="arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 step "invoke: events/07-trail-without-key.json"
 out="$(invoke events/07-trail-without-key.json)" || fail "invoke 07: $out"
@@ -95,8 +90,7 @@ grep -q '"ComplianceType": *"NON_COMPLIANT"' <<<"$out" || fail "07: want NON_COM
 grep -q 'TRAIL_NOT_ENCRYPTED' <<<"$out" || fail "07: want TRAIL_NOT_ENCRYPTED, got: $out"
 
 step "invoke: events/06-trail-created-with-key.json (with the seeded key)"
-sed "s#$K1_ARN#$KEY_ARN#g; s#1234abcd-12ab-34cd-56ef-1234567890ab#$KEY_ID#g" \
-  events/06-trail-created-with-key.json >"$WORK/06.json"
+with_seeded_key events/06-trail-created-with-key.json "$WORK/06.json"
 out="$(invoke "$WORK/06.json")" || fail "invoke 06: $out"
 grep -q '"ComplianceResourceId": *"management-events"' <<<"$out" || fail "06: no trail evaluation: $out"
 grep -q '"ComplianceType": *"COMPLIANT"' <<<"$out" || fail "06: want COMPLIANT, got: $out"
