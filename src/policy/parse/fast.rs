@@ -636,42 +636,64 @@ fn statement(
 }
 
 /// A string or a non-empty array of strings.
-fn string_list(node: NodeRef<'_>) -> Option<StrList<'_>> {
+fn string_list(node: NodeRef<'_>) -> Option<Values<'_>> {
     match node.view()? {
-        View::Str(s) => Some(StrList::One(Some(s))),
-        View::Array if !node.is_empty_array() => Some(StrList::Many(node.items()?)),
+        View::Str(_) => Some(Values::one(node, NodeRef::as_str)),
+        View::Array if !node.is_empty_array() => Some(Values::many(node, NodeRef::as_str)?),
         _ => None,
     }
 }
 
-/// The values of a string list; `None` items are not strings.
-enum StrList<'t> {
-    One(Option<&'t str>),
+/// A value or the items of an array, each read as text by `read` (`None`: not of the type).
+#[derive(Clone)]
+struct Values<'t> {
+    nodes: OneOrMany<'t>,
+    read: fn(NodeRef<'t>) -> Option<&'t str>,
+}
+
+#[derive(Clone)]
+enum OneOrMany<'t> {
+    One(Option<NodeRef<'t>>),
     Many(Children<'t>),
 }
 
-impl StrList<'_> {
+impl<'t> Values<'t> {
+    fn one(node: NodeRef<'t>, read: fn(NodeRef<'t>) -> Option<&'t str>) -> Self {
+        Self {
+            nodes: OneOrMany::One(Some(node)),
+            read,
+        }
+    }
+
+    fn many(array: NodeRef<'t>, read: fn(NodeRef<'t>) -> Option<&'t str>) -> Option<Self> {
+        Some(Self {
+            nodes: OneOrMany::Many(array.items()?),
+            read,
+        })
+    }
+
     fn len(&self) -> usize {
-        match self {
-            StrList::One(_) => 1,
-            StrList::Many(items) => items.clone().count(),
+        match &self.nodes {
+            OneOrMany::One(_) => 1,
+            OneOrMany::Many(items) => items.clone().count(),
         }
     }
 }
 
-impl<'t> Iterator for StrList<'t> {
+impl<'t> Iterator for Values<'t> {
     type Item = Option<&'t str>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        match self {
-            StrList::One(s) => s.take().map(Some),
-            StrList::Many(items) => items.next().map(NodeRef::as_str),
-        }
+        let node = match &mut self.nodes {
+            OneOrMany::One(node) => node.take()?,
+            OneOrMany::Many(items) => items.next()?,
+        };
+        Some((self.read)(node))
     }
 }
 
 /// Collects `f` of every string, or `None` when an item is not a string or `f` fails.
-fn map_strings<T>(list: StrList<'_>, mut f: impl FnMut(&str) -> Option<T>) -> Option<Vec<T>> {
+fn map_strings<T>(list: Values<'_>, mut f: impl FnMut(&str) -> Option<T>) -> Option<Vec<T>> {
     let mut out = Vec::with_capacity(list.len());
     for item in list {
         out.push(f(item?)?);
@@ -773,45 +795,21 @@ fn conditions(
 }
 
 /// Condition values: a scalar or a non-empty array of scalars.
-fn scalar_list(node: NodeRef<'_>) -> Option<Scalars<'_>> {
+fn scalar_list(node: NodeRef<'_>) -> Option<Values<'_>> {
     match node.view()? {
         View::Array if node.is_empty_array() => None,
-        View::Array => Some(Scalars::Many(node.items()?)),
-        _ => Some(Scalars::One(Some(node))),
+        View::Array => Values::many(node, scalar_text),
+        _ => Some(Values::one(node, scalar_text)),
     }
 }
 
-/// The values of a condition key as strings (how IAM compares them); `None` items are not
-/// scalars.
-#[derive(Clone)]
-enum Scalars<'t> {
-    One(Option<NodeRef<'t>>),
-    Many(Children<'t>),
-}
-
-impl Scalars<'_> {
-    fn len(&self) -> usize {
-        match self {
-            Scalars::One(_) => 1,
-            Scalars::Many(items) => items.clone().count(),
-        }
-    }
-}
-
-impl<'t> Iterator for Scalars<'t> {
-    type Item = Option<&'t str>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let node = match self {
-            Scalars::One(node) => node.take()?,
-            Scalars::Many(items) => items.next()?,
-        };
-        Some(match node.view() {
-            Some(View::Str(s) | View::Number(s)) => Some(s),
-            Some(View::Bool(true)) => Some("true"),
-            Some(View::Bool(false)) => Some("false"),
-            _ => None,
-        })
+/// A scalar as IAM compares it: its text; `None` for arrays, objects and null.
+fn scalar_text(v: NodeRef<'_>) -> Option<&str> {
+    match v.view()? {
+        View::Str(s) | View::Number(s) => Some(s),
+        View::Bool(true) => Some("true"),
+        View::Bool(false) => Some("false"),
+        _ => None,
     }
 }
 
