@@ -328,8 +328,9 @@ impl Run<'_> {
     }
 
     async fn periodic(&mut self, ordering: &str) {
+        // Shadow trails are folded by `unencrypted_trails` and `users_by_key`.
         let trails = match self.aws.trails().await {
-            Ok(t) => dedup(t),
+            Ok(t) => t,
             Err(e) => {
                 self.errors.push(e);
                 Vec::new()
