@@ -26,6 +26,7 @@ fn input() -> CheckInput {
     input.trails.push(Trail {
         arn: TRAIL_ARN.into(),
         bucket: Some("org-cloudtrail-logs-111111111111".into()),
+        ..Default::default()
     });
     input
         .readers

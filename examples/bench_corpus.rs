@@ -72,6 +72,7 @@ fn check_input() -> CheckInput {
     input.trails = vec![Trail {
         arn: TRAIL_ARN.into(),
         bucket: Some("aws-cloudtrail-logs-111111111111".into()),
+        ..Default::default()
     }];
     input.readers = vec![READER.into(), CROSS_READER.into()];
     input.allowed_accounts = vec!["111111111111".into(), "222222222222".into()];
@@ -84,6 +85,7 @@ fn cases(input: &CheckInput) -> Result<Vec<Case>> {
     let trail_of = |arn: &str| Trail {
         arn: arn.into(),
         bucket: None,
+        ..Default::default()
     };
     let mut bucket_key = input.clone();
     bucket_key.bucket_key = true;

@@ -26,6 +26,7 @@ fn main() {
     input.trails.push(Trail {
         arn: "arn:aws:cloudtrail:us-east-1:111111111111:trail/management-events".into(),
         bucket: Some("org-cloudtrail-logs-111111111111".into()),
+        ..Default::default()
     });
     input
         .readers

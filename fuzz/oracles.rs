@@ -32,6 +32,7 @@ fn check_input(flags: u8) -> CheckInput {
     input.trails.push(Trail {
         arn: TRAIL.into(),
         bucket: (flags & 1 != 0).then(|| "trailkey-logs".to_string()),
+        ..Default::default()
     });
     input.bucket_key = flags & 2 != 0;
     if flags & 4 != 0 {
@@ -50,6 +51,7 @@ fn check_input(flags: u8) -> CheckInput {
         input.trails.push(Trail {
             arn: "arn:aws:cloudtrail:eu-west-1:222222222222:trail/org".into(),
             bucket: None,
+            ..Default::default()
         });
     }
     input.strict = flags & 128 != 0;
@@ -177,6 +179,7 @@ pub fn invoking_event(data: &[u8]) {
         trails: vec![Trail {
             arn: TRAIL.into(),
             bucket: None,
+            ..Default::default()
         }],
         ..facts
     };

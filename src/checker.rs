@@ -26,12 +26,27 @@ use std::fmt::Display;
 pub const CLOUDTRAIL: &str = "cloudtrail.amazonaws.com";
 
 /// A trail that uses the key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Trail {
     /// The trail ARN.
     pub arn: String,
     /// The S3 bucket, when known (adds `kms:EncryptionContext:aws:s3:arn`).
     pub bucket: Option<String>,
+    /// The trail's `S3KeyPrefix`, when it has one.
+    pub s3_key_prefix: Option<String>,
+    /// `IsOrganizationTrail`: member accounts' log objects live under
+    /// `AWSLogs/<organization id>/<account>/`.
+    pub is_organization_trail: bool,
+}
+
+impl Trail {
+    /// A trail with only its ARN known.
+    pub fn new(arn: impl Into<String>) -> Self {
+        Self {
+            arn: arn.into(),
+            ..Self::default()
+        }
+    }
 }
 
 /// What to check the policy against.
@@ -59,6 +74,9 @@ pub struct CheckInput {
     pub strict: bool,
     /// Finding ids to drop.
     pub suppress: Vec<FindingId>,
+    /// The organization id (`o-...`) of the key's account, when known (`--org-id`, the rule
+    /// parameter `organizationId`, or Organizations `DescribeOrganization`).
+    pub organization_id: Option<String>,
 }
 
 impl CheckInput {
@@ -76,6 +94,7 @@ impl CheckInput {
             identity_policies: None,
             strict: false,
             suppress: Vec::new(),
+            organization_id: None,
         }
     }
 
@@ -821,6 +840,7 @@ impl Checker<'_> {
                     input.partition()
                 ),
                 bucket: None,
+                ..Default::default()
             };
             let facts = simulate::TrailFacts::new(input, &trail);
             let encrypt =

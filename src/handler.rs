@@ -213,7 +213,11 @@ impl Run<'_> {
                             TRAIL,
                             &item.resource_id,
                             key,
-                            Some(Trail { arn, bucket }),
+                            Some(Trail {
+                                arn,
+                                bucket,
+                                ..Default::default()
+                            }),
                             ordering,
                         )
                         .await;
@@ -272,6 +276,7 @@ impl Run<'_> {
                     .map(|t| Trail {
                         arn: t.arn,
                         bucket: t.bucket,
+                        ..Default::default()
                     })
                     .collect();
             }
@@ -431,6 +436,7 @@ pub fn users_by_key(
             users.entry(k).or_default().trails.push(Trail {
                 arn: t.arn,
                 bucket: t.bucket,
+                ..Default::default()
             });
         }
     }

@@ -484,6 +484,7 @@ pub fn evaluate_use(
             trails.push(Trail {
                 arn: t.clone(),
                 bucket: None,
+                ..Default::default()
             });
         }
     }
@@ -647,6 +648,7 @@ mod tests {
         Trail {
             arn: "arn:aws:cloudtrail:us-east-1:111111111111:trail/management-events".into(),
             bucket: Some("trailkey-logs-111111111111".into()),
+            ..Default::default()
         }
     }
 

@@ -240,6 +240,7 @@ fn check_input() -> CheckInput {
     input.trails = vec![Trail {
         arn: T1.into(),
         bucket: None,
+        ..Default::default()
     }];
     input
 }

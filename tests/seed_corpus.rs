@@ -27,7 +27,7 @@ fn input(case: &Value) -> CheckInput {
     let mut input = CheckInput::new(i["key_arn"].as_str().unwrap());
     input.trails = strings(i, "trails")
         .into_iter()
-        .map(|arn| Trail { arn, bucket: None })
+        .map(Trail::new)
         .collect();
     input.event_data_stores = strings(i, "event_data_stores");
     input.readers = strings(i, "readers");
@@ -142,6 +142,7 @@ fn seed_policies_printed_with_typos_are_rejected_with_their_location() {
         input.trails.push(Trail {
             arn: "arn:aws:cloudtrail:us-west-2:111111111111:trail/t".into(),
             bucket: None,
+            ..Default::default()
         });
         let report = check_text(case["text"].as_str().unwrap(), &input);
         assert_eq!(report.compliance.as_str(), "NON_COMPLIANT", "{name}");

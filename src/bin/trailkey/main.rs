@@ -102,7 +102,11 @@ fn check_input(a: &CheckArgs) -> Result<CheckInput, String> {
                 "--trail-arn: `{arn}` is not a CloudTrail trail ARN"
             ));
         }
-        input.trails.push(Trail { arn, bucket });
+        input.trails.push(Trail {
+            arn,
+            bucket,
+            ..Default::default()
+        });
     }
     for e in &a.event_data_store_arn {
         if !e.contains(":eventdatastore/") || trailkey::policy::arn_account(e).is_none() {
