@@ -6,6 +6,8 @@
 mod actions;
 mod finding;
 mod fix;
+mod model;
+mod reach;
 
 pub use finding::{Compliance, Finding, FindingId, Report, Severity};
 pub use fix::{fix_policy, FixOutcome};
@@ -16,8 +18,8 @@ use crate::eval::{
     evaluate_borrowed, BorrowedRequest, Context, Decision, Outcome, Request, RequestPrincipal,
 };
 use crate::policy::{
-    arn_account, ActionElement, AwsPrincipal, BaseOperator, Effect, Policy, PolicyError,
-    PrincipalElement, Statement,
+    arn_account, ActionElement, AwsPrincipal, Effect, Policy, PolicyError, PrincipalElement,
+    Statement,
 };
 use requests::borrowed as simulate;
 use std::fmt::Display;
@@ -32,7 +34,8 @@ pub struct Trail {
     pub arn: String,
     /// The S3 bucket, when known (adds `kms:EncryptionContext:aws:s3:arn`).
     pub bucket: Option<String>,
-    /// The trail's `S3KeyPrefix`, when it has one.
+    /// The trail's `S3KeyPrefix`: `Some("")` when it has none, `None` when unknown (then every
+    /// prefix is considered).
     pub s3_key_prefix: Option<String>,
     /// `IsOrganizationTrail`: member accounts' log objects live under
     /// `AWSLogs/<organization id>/<account>/`.
@@ -77,6 +80,9 @@ pub struct CheckInput {
     /// The organization id (`o-...`) of the key's account, when known (`--org-id`, the rule
     /// parameter `organizationId`, or Organizations `DescribeOrganization`).
     pub organization_id: Option<String>,
+    /// The evaluation time (`aws:CurrentTime`, `aws:EpochTime`) in seconds since the epoch;
+    /// `None`: now.
+    pub evaluation_time: Option<i64>,
 }
 
 impl CheckInput {
@@ -95,6 +101,7 @@ impl CheckInput {
             strict: false,
             suppress: Vec::new(),
             organization_id: None,
+            evaluation_time: None,
         }
     }
 
@@ -251,7 +258,9 @@ pub mod requests {
                     trail,
                     account,
                     s3_arn,
-                    s3_endpoint: service_endpoint("s3", &trail.arn),
+                    // S3 calls KMS in the bucket's Region, which is the key's Region (CloudTrail
+                    // requires the key in the bucket's Region).
+                    s3_endpoint: service_endpoint("s3", &input.key_arn),
                 }
             }
 
@@ -348,24 +357,6 @@ pub mod requests {
         }
     }
 }
-
-/// Condition keys that tie a wildcard principal to known accounts or networks.
-const RESTRICTING_KEYS: &[&str] = &[
-    "aws:principalaccount",
-    "aws:principalarn",
-    "aws:principalorgid",
-    "aws:principalorgpaths",
-    "aws:sourceaccount",
-    "aws:sourcearn",
-    "aws:sourceowner",
-    "aws:sourcevpc",
-    "aws:sourcevpce",
-    "aws:sourceip",
-    "aws:userid",
-    "aws:username",
-    "kms:calleraccount",
-    "aws:principalservicename",
-];
 
 const EC_ARN_KEY: &str = "kms:encryptioncontext:aws:cloudtrail:arn";
 
@@ -520,19 +511,23 @@ impl Checker<'_> {
             self.event_data_store(eds);
         }
         self.lint_statements();
+        self.trail_scope();
+        self.public_access();
     }
 
     fn trail(&mut self, trail: &Trail) {
         let input = self.input;
         let t = trail.arn.as_str();
         let facts = simulate::TrailFacts::new(input, trail);
-        if let Some(d) = self.require(
+        let encrypt = self.require(
             FindingId::EncryptDenied,
             t,
             &simulate::trail_encrypt(&facts),
             "CloudTrail's kms:GenerateDataKey for this trail",
             || fix::trail_encrypt(input, &[trail]),
-        ) {
+        );
+        let encrypt_ok = encrypt.is_some();
+        if let Some(d) = encrypt {
             // Seed 004: limit the grant with kms:EncryptionContext:aws:cloudtrail:arn.
             let unconstrained: Vec<String> = self
                 .allowing(&d)
@@ -544,22 +539,28 @@ impl Checker<'_> {
                 self.push(FindingId::ContextUnconstrained, t, Some(label), "CloudTrail's GenerateDataKey grant is not limited by kms:EncryptionContext:aws:cloudtrail:arn".into(), None);
             }
         }
-        self.require(
-            FindingId::DescribeDenied,
-            t,
-            &simulate::trail_describe(&facts),
-            "CloudTrail's kms:DescribeKey for this trail",
-            || fix::trail_describe(input, &[trail]),
-        );
-        if input.bucket_key {
-            self.require(
-                FindingId::ServiceDecryptDenied,
+        let describe_ok = self
+            .require(
+                FindingId::DescribeDenied,
                 t,
-                &simulate::trail_service_decrypt(&facts),
-                "CloudTrail's kms:Decrypt (the bucket uses an S3 Bucket Key)",
-                || fix::trail_service_decrypt(input, &[trail]),
-            );
+                &simulate::trail_describe(&facts),
+                "CloudTrail's kms:DescribeKey for this trail",
+                || fix::trail_describe(input, &[trail]),
+            )
+            .is_some();
+        let mut decrypt_ok = false;
+        if input.bucket_key {
+            decrypt_ok = self
+                .require(
+                    FindingId::ServiceDecryptDenied,
+                    t,
+                    &simulate::trail_service_decrypt(&facts),
+                    "CloudTrail's kms:Decrypt (the bucket uses an S3 Bucket Key)",
+                    || fix::trail_service_decrypt(input, &[trail]),
+                )
+                .is_some();
         }
+        let mut readers_ok = Vec::new();
         // Whether a given reader can decrypt: `has_log_reader` asks the same question.
         let mut reader_allowed = false;
         for reader in &input.readers {
@@ -582,11 +583,13 @@ impl Checker<'_> {
                 || fix::trail_readers(input, std::slice::from_ref(reader)),
             ) {
                 reader_allowed = true;
+                readers_ok.push(p.clone());
                 if d.requires_identity_policy {
                     self.push(FindingId::ReaderViaIam, t, d.statements.first().map(|s| s.label()), format!("reader `{reader}` can decrypt only if its IAM policies allow kms:Decrypt on the key"), None);
                 }
             }
         }
+        self.trail_reach(trail, encrypt_ok, describe_ok, decrypt_ok, &readers_ok);
         if !reader_allowed && !self.has_log_reader(&facts) {
             self.push(FindingId::NoLogReader, t, None, "no principal other than AWS services can decrypt this trail's logs, not even through IAM delegation".into(), Some(fix::trail_readers(input, &[format!("arn:{}:iam::{}:root", input.partition(), input.key_account())])));
         }
@@ -713,9 +716,6 @@ impl Checker<'_> {
             if matches!(s.principal, Some(PrincipalElement::NotPrincipal(_))) {
                 self.push(FindingId::NotPrincipalAllow, &key, label(), "Allow with NotPrincipal grants everyone not listed; AWS does not support it in key policies".into(), None);
             }
-            if is_public(s, &mut self.actions) {
-                self.push(FindingId::PublicAccess, &key, label(), "any principal in any account (or anonymous) gets KMS actions: there is no account, organization or source condition".into(), None);
-            }
             let cloudtrail = service_grant(s, CLOUDTRAIL, &mut self.actions);
             if !cloudtrail.is_empty() {
                 let has_arn = s
@@ -726,21 +726,8 @@ impl Checker<'_> {
                     .conditions
                     .iter()
                     .any(|c| c.key() == "aws:sourceaccount" && !c.operator.base.is_negated());
-                if !has_arn && !has_account {
-                    let (sev, msg) = if serves_eds {
-                        (Severity::Warning, "CloudTrail is granted KMS actions with neither aws:SourceArn nor aws:SourceAccount (unavoidable for event data stores, which do not send them)")
-                    } else {
-                        (Severity::Error, "CloudTrail is granted KMS actions with neither aws:SourceArn nor aws:SourceAccount: any trail in any account could use this key (confused deputy)")
-                    };
-                    self.findings.push(Finding {
-                        id: FindingId::ConfusedDeputy,
-                        severity: sev,
-                        resource: key.clone(),
-                        statement: label(),
-                        message: msg.into(),
-                        fix: None,
-                    });
-                } else if has_account && !has_arn && serves_trails {
+                // Whether any trail can reach the key is decided exactly by `trail_scope`.
+                if has_account && !has_arn && serves_trails {
                     self.push(FindingId::SourceAccountOnly, &key, label(), "aws:SourceAccount is supported but aws:SourceArn is recommended: it limits the key to specific trails".into(), None);
                 }
                 let extra = cloudtrail.beyond_cloudtrail();
@@ -780,13 +767,21 @@ impl Checker<'_> {
                         named,
                         ", which carries no encryption context: this statement can never allow it",
                     );
-                    self.push(
-                        FindingId::ContextOnNonCryptoAction,
-                        &key,
-                        label(),
+                    // A statement neither CloudTrail nor a log reader relies on (a CloudWatch
+                    // Logs grant, say) cannot break delivery: information only.
+                    let severity = if reach::names_cloudtrail(s) || grants_aws_decrypt(s) {
+                        Severity::Warning
+                    } else {
+                        Severity::Info
+                    };
+                    self.findings.push(Finding {
+                        id: FindingId::ContextOnNonCryptoAction,
+                        severity,
+                        resource: key.clone(),
+                        statement: label(),
                         message,
-                        None,
-                    );
+                        fix: None,
+                    });
                 }
             }
             // Cheapest test first: most reader statements carry the condition.
@@ -911,28 +906,6 @@ fn grants_aws_decrypt(s: &Statement) -> bool {
     s.effect == Effect::Allow
         && matches!(&s.principal, Some(PrincipalElement::Principal(set)) if set.everyone || !set.aws.is_empty())
         && s.covers_action("kms:Decrypt")
-}
-
-/// Wildcard principal (or NotPrincipal), a KMS action, and no condition tying it to known
-/// accounts, organizations or networks.
-fn is_public<'a>(s: &'a Statement, actions: &mut PatternMemo<'a>) -> bool {
-    let wildcard = match &s.principal {
-        Some(PrincipalElement::Principal(set)) => set.everyone,
-        Some(PrincipalElement::NotPrincipal(_)) => true,
-        None => false,
-    };
-    if !wildcard || actions.element(&s.action).is_empty() {
-        return false;
-    }
-    let restricted = s.conditions.iter().any(|c| {
-        RESTRICTING_KEYS.contains(&c.key())
-            && !c.operator.base.is_negated()
-            && c.operator.base != BaseOperator::Null
-            && !c.operator.if_exists
-            && c.operator.set != Some(crate::policy::SetOperator::ForAllValues)
-            && !c.raw_values().any(|v| v == "*")
-    });
-    !restricted
 }
 
 /// Suppressions, ordering and compliance.

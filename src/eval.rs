@@ -6,6 +6,7 @@
 //! in another account needs both the key policy and its own identity policy.
 
 pub mod condition;
+pub mod symbolic;
 
 use crate::policy::{
     arn_account, is_account_id, AwsPrincipal, Condition, Effect, Policy, PrincipalElement,

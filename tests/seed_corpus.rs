@@ -25,10 +25,7 @@ fn strings(v: &Value, key: &str) -> Vec<String> {
 fn input(case: &Value) -> CheckInput {
     let i = &case["input"];
     let mut input = CheckInput::new(i["key_arn"].as_str().unwrap());
-    input.trails = strings(i, "trails")
-        .into_iter()
-        .map(Trail::new)
-        .collect();
+    input.trails = strings(i, "trails").into_iter().map(Trail::new).collect();
     input.event_data_stores = strings(i, "event_data_stores");
     input.readers = strings(i, "readers");
     input.allowed_accounts = strings(i, "allowed_accounts");

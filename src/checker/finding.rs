@@ -53,7 +53,9 @@ finding_ids! {
     NoLogReader => "NO_LOG_READER", Error, "No principal other than AWS services can decrypt the trail's logs.";
     ReaderDenied => "READER_DENIED", Error, "A named reader cannot decrypt the logs.";
     PublicAccess => "PUBLIC_ACCESS", Error, "A principal in an arbitrary account, or anonymous, gets a KMS action.";
-    ConfusedDeputy => "CONFUSED_DEPUTY", Error, "CloudTrail is granted a KMS action with neither aws:SourceArn nor aws:SourceAccount.";
+    ConfusedDeputy => "CONFUSED_DEPUTY", Error, "A trail in an untrusted account can make CloudTrail use the key (GenerateDataKey or Decrypt; DescribeKey only: warning).";
+    Undecided => "UNDECIDED", Error, "trailkey could not decide a requirement exactly within its search budget: never reported as compliant.";
+    SourceUnscoped => "SOURCE_UNSCOPED", Warning, "CloudTrail may use the key for trails of trusted accounts other than the checked ones (no effective aws:SourceArn).";
     ContextUnconstrained => "CONTEXT_UNCONSTRAINED", Warning, "CloudTrail's GenerateDataKey grant is not limited by kms:EncryptionContext:aws:cloudtrail:arn.";
     ContextOnNonCryptoAction => "CONTEXT_ON_NON_CRYPTO_ACTION", Warning, "An encryption-context condition on an action that carries none: the statement can never allow it.";
     ReaderNotScoped => "READER_NOT_SCOPED", Warning, "Decrypt is granted without requiring the CloudTrail encryption context.";

@@ -220,6 +220,22 @@ impl Cidr {
         (prefix <= max).then_some(Self { addr, prefix })
     }
 
+    /// The first and last address of the network, as numbers, and whether it is IPv4.
+    pub fn bounds(&self) -> (bool, u128, u128) {
+        match self.addr {
+            IpAddr::V4(net) => {
+                let host = u32::MAX.checked_shr(u32::from(self.prefix)).unwrap_or(0);
+                let start = u32::from(net) & !host;
+                (true, u128::from(start), u128::from(start | host))
+            }
+            IpAddr::V6(net) => {
+                let host = u128::MAX.checked_shr(u32::from(self.prefix)).unwrap_or(0);
+                let start = u128::from(net) & !host;
+                (false, start, start | host)
+            }
+        }
+    }
+
     /// True when `addr` lies inside the network (an IPv4 address never matches an IPv6 network).
     pub fn contains(&self, addr: IpAddr) -> bool {
         match (self.addr, addr) {

@@ -1,0 +1,439 @@
+//! Findings as answers to exact questions over sets of requests: does delivery work for *every*
+//! log object, and can *any* trail or principal outside the trusted accounts use the key?
+
+use super::model::{self, Outsider, Storage, TrailCall, TrailParts};
+use super::{Checker, Finding, FindingId, Severity, Trail, CLOUDTRAIL};
+use crate::eval::symbolic::{solve, Answer, SymRequest, Undecided, Witness};
+use crate::eval::{Decision, Outcome, Request, RequestPrincipal};
+use crate::policy::{arn_account, is_account_id, PrincipalElement};
+
+/// KMS actions an outsider is probed for.
+const PROBED_ACTIONS: &[&str] = &[
+    "kms:Decrypt",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:ReEncryptFrom",
+    "kms:CreateGrant",
+    "kms:PutKeyPolicy",
+    "kms:ScheduleKeyDeletion",
+    "kms:DescribeKey",
+];
+
+fn context_value<'r>(r: &'r Request, key: &str) -> Option<&'r str> {
+    r.context
+        .get(key)
+        .and_then(|e| e.values.first())
+        .map(String::as_str)
+}
+
+/// The variables of a witness that are set, as `name value` pairs.
+fn values(w: &Witness) -> String {
+    let shown: Vec<String> = w
+        .values
+        .iter()
+        .map(|(n, v)| match v {
+            Some(v) => format!("{n} `{v}`"),
+            None => format!("{n} absent"),
+        })
+        .collect();
+    shown.join(", ")
+}
+
+/// Why the witness's decision went as it did.
+fn why(d: &Decision) -> String {
+    match d.decision {
+        Outcome::ExplicitDeny => format!(
+            "denied by statement {}",
+            d.statements
+                .first()
+                .map(|s| s.label())
+                .unwrap_or_else(|| "?".into())
+        ),
+        Outcome::Allow => format!(
+            "allowed by statement {}",
+            d.statements
+                .first()
+                .map(|s| s.label())
+                .unwrap_or_else(|| "?".into())
+        ),
+        Outcome::ImplicitDeny => match d.failed_conditions.first() {
+            Some(f) => f.describe(),
+            None => "no statement allows it".into(),
+        },
+    }
+}
+
+fn blamed(d: &Decision) -> Option<String> {
+    match d.decision {
+        Outcome::ExplicitDeny | Outcome::Allow => d.statements.first().map(|s| s.label()),
+        Outcome::ImplicitDeny => d.failed_conditions.first().map(|f| f.statement.label()),
+    }
+}
+
+impl Checker<'_> {
+    fn finding(
+        &mut self,
+        id: FindingId,
+        severity: Severity,
+        resource: &str,
+        statement: Option<String>,
+        message: String,
+    ) {
+        self.findings.push(Finding {
+            id,
+            severity,
+            resource: resource.to_string(),
+            statement,
+            message,
+            fix: None,
+        });
+    }
+
+    fn undecided(&mut self, resource: &str, what: &str, e: &Undecided) {
+        self.finding(
+            FindingId::Undecided,
+            Severity::Error,
+            resource,
+            None,
+            format!("{what}: {e}; not reported as compliant"),
+        );
+    }
+
+    fn solve(
+        &self,
+        set: &SymRequest,
+        identity: bool,
+        holds: impl Fn(&Request, &Decision) -> bool,
+    ) -> Result<Answer, Undecided> {
+        let ids = if identity {
+            self.input.identity_policies.as_deref()
+        } else {
+            None
+        };
+        solve(self.policy, set, ids, holds)
+    }
+
+    /// `what` must be allowed for every request in `set`; otherwise `id` names a request for
+    /// which it is not.
+    fn for_all(
+        &mut self,
+        id: FindingId,
+        resource: &str,
+        set: &SymRequest,
+        what: &str,
+        identity: bool,
+    ) {
+        match self.solve(set, identity, |_, d| d.is_allowed()) {
+            Err(e) => self.undecided(resource, what, &e),
+            Ok(a) => match &a.fails {
+                Some(w) => {
+                    let message = format!(
+                        "{what} is denied for some requests it makes, e.g. with {}: {}",
+                        values(w),
+                        why(&w.decision)
+                    );
+                    self.finding(id, id.severity(), resource, blamed(&w.decision), message);
+                }
+                None if !a.exact => self.undecided(
+                    resource,
+                    what,
+                    &Undecided("a condition ties a free value to another request value; every request tried was allowed, but not every class was covered".into()),
+                ),
+                None => {}
+            },
+        }
+    }
+
+    /// Delivery for one trail over every log object, date, bucket and prefix consistent with what
+    /// is known, and CreateTrail's verification call. Runs after the representative request
+    /// passed, so each finding is new.
+    pub(super) fn trail_reach(
+        &mut self,
+        trail: &Trail,
+        encrypt_ok: bool,
+        describe_ok: bool,
+        decrypt_ok: bool,
+        readers_ok: &[RequestPrincipal],
+    ) {
+        let input = self.input;
+        let parts = TrailParts::known(trail);
+        let storage = Storage::of(trail);
+        let t = trail.arn.as_str();
+        if encrypt_ok {
+            let set = model::trail_crypto(input, &parts, storage, "kms:GenerateDataKey");
+            self.for_all(
+                FindingId::EncryptDenied,
+                t,
+                &set,
+                "CloudTrail's kms:GenerateDataKey for this trail's log files",
+                false,
+            );
+            let set = model::trail_verify(input, &parts, storage);
+            self.for_all(FindingId::EncryptDenied, t, &set, "CloudTrail's kms:GenerateDataKey for CreateTrail's/UpdateTrail's verification call", false);
+        }
+        if describe_ok {
+            let set = model::trail_describe(input, &parts);
+            self.for_all(
+                FindingId::DescribeDenied,
+                t,
+                &set,
+                "CloudTrail's kms:DescribeKey for this trail",
+                false,
+            );
+        }
+        if decrypt_ok && input.bucket_key {
+            let set = model::trail_crypto(input, &parts, storage, "kms:Decrypt");
+            self.for_all(
+                FindingId::ServiceDecryptDenied,
+                t,
+                &set,
+                "CloudTrail's kms:Decrypt (S3 Bucket Key)",
+                false,
+            );
+        }
+        for reader in readers_ok {
+            if let Some(set) = model::trail_read(input, &parts, storage, reader) {
+                let what = format!("kms:Decrypt by reader `{}`", reader.display());
+                self.for_all(FindingId::ReaderDenied, t, &set, &what, true);
+            }
+        }
+    }
+
+    /// The key's account, the checked trails' accounts, `--allowed-account`, and (when that is
+    /// not given) the accounts the policy names literally.
+    fn trusted(&self) -> Vec<String> {
+        let input = self.input;
+        let mut out: Vec<String> = Vec::new();
+        out.extend(arn_account(&input.key_arn).map(str::to_string));
+        out.extend(
+            input
+                .trails
+                .iter()
+                .filter_map(|t| arn_account(&t.arn).map(str::to_string)),
+        );
+        out.extend(input.allowed_accounts.iter().cloned());
+        if input.allowed_accounts.is_empty() {
+            for s in &self.policy.statements {
+                if let Some(PrincipalElement::Principal(set)) = &s.principal {
+                    out.extend(set.aws.iter().map(|a| a.account().to_string()));
+                }
+                for c in &s.conditions {
+                    for v in c.raw_values() {
+                        if is_account_id(v) {
+                            out.push(v.to_string());
+                        } else if let Some(a) = arn_account(v).filter(|a| is_account_id(a)) {
+                            out.push(a.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// CONFUSED_DEPUTY and SOURCE_UNSCOPED: which trails CloudTrail may use the key for.
+    pub(super) fn trail_scope(&mut self) {
+        let input = self.input;
+        let key = input.key_arn.clone();
+        let trusted = self.trusted();
+        let untrusted = |r: &Request| {
+            context_value(r, "aws:sourceaccount").is_some_and(|a| !trusted.iter().any(|t| t == a))
+        };
+        let mut reached = false;
+        for (call, what) in [
+            (TrailCall::Encrypt, "kms:GenerateDataKey"),
+            (
+                TrailCall::EncryptOrganization,
+                "kms:GenerateDataKey (organization trail)",
+            ),
+            (TrailCall::Decrypt, "kms:Decrypt"),
+        ] {
+            let set = model::any_trail_request(input, call, &trusted);
+            match self.solve(&set, false, |r, d| d.is_allowed() && untrusted(r)) {
+                Err(e) => {
+                    self.undecided(&key, &format!("whether a trail of an untrusted account can make CloudTrail call {what}"), &e);
+                    reached = true;
+                }
+                Ok(a) => {
+                    if let Some(w) = &a.holds {
+                        let trail = context_value(&w.request, "aws:sourcearn")
+                            .unwrap_or("?")
+                            .to_string();
+                        // Is it every untrusted trail?
+                        let everyone = self
+                            .solve(&set, false, |r, d| d.is_allowed() || !untrusted(r))
+                            .is_ok_and(|b| b.all());
+                        let reach = if everyone {
+                            "any trail in any account".to_string()
+                        } else {
+                            "some trails of accounts outside the trusted ones".to_string()
+                        };
+                        let (severity, tail) = if input.event_data_stores.is_empty() {
+                            (Severity::Error, "")
+                        } else {
+                            (Severity::Warning, " (event data stores send no aws:SourceArn, so a grant that serves them cannot be limited by it)")
+                        };
+                        let message = format!(
+                            "{reach} can make CloudTrail call {what} with this key, e.g. trail {trail} ({}){tail}; trusted accounts: {}",
+                            values(w),
+                            trusted.join(", ")
+                        );
+                        self.finding(
+                            FindingId::ConfusedDeputy,
+                            severity,
+                            &key,
+                            blamed(&w.decision),
+                            message,
+                        );
+                        reached = true;
+                        break;
+                    }
+                }
+            }
+        }
+        if !reached {
+            let set = model::any_trail_request(input, TrailCall::Describe, &trusted);
+            if let Ok(a) = self.solve(&set, false, |r, d| d.is_allowed() && untrusted(r)) {
+                if let Some(w) = &a.holds {
+                    let trail = context_value(&w.request, "aws:sourcearn")
+                        .unwrap_or("?")
+                        .to_string();
+                    let message = format!("a trail of an untrusted account can make CloudTrail call kms:DescribeKey with this key (only DescribeKey: it cannot encrypt or decrypt), e.g. trail {trail}");
+                    self.finding(
+                        FindingId::ConfusedDeputy,
+                        Severity::Warning,
+                        &key,
+                        blamed(&w.decision),
+                        message,
+                    );
+                }
+            }
+        }
+        if input.trails.is_empty() {
+            return;
+        }
+        // SOURCE_UNSCOPED: trails of trusted accounts other than the checked ones.
+        let checked: Vec<&str> = input.trails.iter().map(|t| t.arn.as_str()).collect();
+        let set = model::any_trail_request(input, TrailCall::Encrypt, &trusted);
+        let other = |r: &Request| {
+            !untrusted(r)
+                && context_value(r, "aws:sourcearn").is_some_and(|a| !checked.contains(&a))
+        };
+        match self.solve(&set, false, |r, d| d.is_allowed() && other(r)) {
+            Ok(a) => {
+                if let Some(w) = &a.holds {
+                    let trail = context_value(&w.request, "aws:sourcearn")
+                        .unwrap_or("?")
+                        .to_string();
+                    let message = format!("CloudTrail may use this key for trails other than the checked ones, e.g. {trail}: limit the grant with aws:SourceArn (or kms:EncryptionContext:aws:cloudtrail:arn) to the trails that need it");
+                    self.finding(
+                        FindingId::SourceUnscoped,
+                        Severity::Warning,
+                        &key,
+                        blamed(&w.decision),
+                        message,
+                    );
+                }
+            }
+            Err(e) => self.undecided(
+                &key,
+                "whether CloudTrail may use the key for other trails",
+                &e,
+            ),
+        }
+    }
+
+    /// PUBLIC_ACCESS: a principal of an untrusted account (its own IAM policies assumed to
+    /// allow), or anonymous, gets a KMS action.
+    pub(super) fn public_access(&mut self) {
+        let input = self.input;
+        let key = input.key_arn.clone();
+        let trusted = self.trusted();
+        let context_keys: Vec<String> = self
+            .policy
+            .statements
+            .iter()
+            .flat_map(|s| s.conditions.iter())
+            .filter_map(|c| {
+                c.key()
+                    .strip_prefix("kms:encryptioncontext:")
+                    .map(str::to_string)
+            })
+            .collect();
+        let own_org = input.organization_id.clone();
+        let outside = |r: &Request| match &r.principal {
+            RequestPrincipal::Anonymous => true,
+            RequestPrincipal::Service(_) => false,
+            RequestPrincipal::Iam(p) => {
+                !trusted.contains(&p.account)
+                    && !(own_org.is_some()
+                        && context_value(r, "aws:principalorgid") == own_org.as_deref())
+            }
+        };
+        for action in PROBED_ACTIONS {
+            if !self
+                .policy
+                .statements
+                .iter()
+                .any(|s| s.covers_action(action))
+            {
+                continue;
+            }
+            for who in [Outsider::Role, Outsider::Root, Outsider::Anonymous] {
+                let (set, _) = model::outsider(input, who, action, &trusted, context_keys.clone());
+                match self.solve(&set, false, |r, d| d.is_allowed() && outside(r)) {
+                    Err(e) => {
+                        self.undecided(&key, &format!("whether an outsider can call {action}"), &e);
+                        return;
+                    }
+                    Ok(a) => {
+                        let Some(w) = &a.holds else { continue };
+                        let caller = w.request.principal.display();
+                        let org =
+                            context_value(&w.request, "aws:principalorgid").map(str::to_string);
+                        // Allowed only for one organization that may be the user's own?
+                        let (severity, note) = match (&org, &own_org) {
+                            (Some(o), None) if !self.any_org(&set, &outside) => (
+                                Severity::Warning,
+                                format!(" — only if the caller is in organization `{o}`: pass --org-id (rule parameter organizationId) if that is yours"),
+                            ),
+                            _ => (Severity::Error, String::new()),
+                        };
+                        let message = format!(
+                            "{caller} (outside the trusted accounts {}) can call {action} on this key, e.g. with {}: {}{note}",
+                            trusted.join(", "),
+                            values(w),
+                            why(&w.decision)
+                        );
+                        self.finding(
+                            FindingId::PublicAccess,
+                            severity,
+                            &key,
+                            blamed(&w.decision),
+                            message,
+                        );
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Is the outsider let in whatever organization it is in (a fresh organization id works)?
+    fn any_org(&self, set: &SymRequest, outside: &impl Fn(&Request) -> bool) -> bool {
+        let mut s = set.clone();
+        s.set(
+            "aws:principalorgid",
+            crate::eval::symbolic::SymText::lit("o-zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"),
+        );
+        self.solve(&s, false, |r, d| d.is_allowed() && outside(r))
+            .is_ok_and(|a| a.holds.is_some())
+    }
+}
+
+/// True when the statement names the CloudTrail service principal.
+pub(super) fn names_cloudtrail(s: &crate::policy::Statement) -> bool {
+    matches!(&s.principal, Some(PrincipalElement::Principal(set)) if set.service.iter().any(|x| x == CLOUDTRAIL))
+}
