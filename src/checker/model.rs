@@ -70,7 +70,9 @@ pub(crate) const REGIONS: &[&str] = &[
     "cn-northwest-1",
 ];
 
-const TRAIL_NAME: &str = "[A-Za-z0-9][A-Za-z0-9._-]{2,}";
+// CloudTrail User Guide, "Trail naming requirements": letters, numbers, periods, underscores and
+// dashes; starts and ends with a letter or number; no adjacent specials; 3 to 128 characters.
+const TRAIL_NAME: &str = "[A-Za-z0-9]([._-]?[A-Za-z0-9]){2,}";
 const BUCKET: &str = "[a-z0-9][a-z0-9.-]{2,}";
 const PREFIX: &str = "([A-Za-z0-9!_.*'()-][A-Za-z0-9!_.*'()/-]*/)?";
 const ORG_ID: &str = "o-[a-z0-9]{10,32}";

@@ -26,12 +26,15 @@ fn context_value<'r>(r: &'r Request, key: &str) -> Option<&'r str> {
         .map(String::as_str)
 }
 
-/// The variables of a witness that are set, as `name value` pairs.
+/// The variables of a witness, as `name value` pairs (free condition keys only when present).
 fn values(w: &Witness) -> String {
     let shown: Vec<String> = w
         .values
         .iter()
+        .filter(|(n, v)| v.is_some() || !n.contains(':'))
+        .take(6)
         .map(|(n, v)| match v {
+            Some(v) if v.is_empty() => format!("{n} \"\""),
             Some(v) => format!("{n} `{v}`"),
             None => format!("{n} absent"),
         })
@@ -200,8 +203,8 @@ impl Checker<'_> {
     }
 
     /// The key's account, the checked trails' accounts, `--allowed-account`, and (when that is
-    /// not given) the accounts the policy names literally.
-    fn trusted(&self) -> Vec<String> {
+    /// not given, or `named` is set) the accounts the policy names literally.
+    fn trusted(&self, named: bool) -> Vec<String> {
         let input = self.input;
         let mut out: Vec<String> = Vec::new();
         out.extend(arn_account(&input.key_arn).map(str::to_string));
@@ -212,7 +215,7 @@ impl Checker<'_> {
                 .filter_map(|t| arn_account(&t.arn).map(str::to_string)),
         );
         out.extend(input.allowed_accounts.iter().cloned());
-        if input.allowed_accounts.is_empty() {
+        if named || input.allowed_accounts.is_empty() {
             for s in &self.policy.statements {
                 if let Some(PrincipalElement::Principal(set)) = &s.principal {
                     out.extend(set.aws.iter().map(|a| a.account().to_string()));
@@ -237,7 +240,7 @@ impl Checker<'_> {
     pub(super) fn trail_scope(&mut self) {
         let input = self.input;
         let key = input.key_arn.clone();
-        let trusted = self.trusted();
+        let trusted = self.trusted(false);
         let untrusted = |r: &Request| {
             context_value(r, "aws:sourceaccount").is_some_and(|a| !trusted.iter().any(|t| t == a))
         };
@@ -350,7 +353,8 @@ impl Checker<'_> {
     pub(super) fn public_access(&mut self) {
         let input = self.input;
         let key = input.key_arn.clone();
-        let trusted = self.trusted();
+        // Accounts the policy names are UNEXPECTED_ACCOUNT's business (a warning), not public.
+        let trusted = self.trusted(true);
         let context_keys: Vec<String> = self
             .policy
             .statements
