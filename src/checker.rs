@@ -200,7 +200,7 @@ pub mod requests {
         // Context keys are written lowercase, as contexts store them.
 
         /// Keys in the largest request (a trail read): room for all without growing.
-        const MOST_KEYS: usize = 8;
+        const MOST_KEYS: usize = 13;
 
         static CLOUDTRAIL_PRINCIPAL: LazyLock<RequestPrincipal> =
             LazyLock::new(|| RequestPrincipal::Service(CLOUDTRAIL.into()));
@@ -210,16 +210,26 @@ pub mod requests {
             principal: &'a RequestPrincipal,
             action: &'a str,
         ) -> BorrowedRequest<'a> {
+            let mut context = BorrowedContext::with_capacity(MOST_KEYS);
+            // IAM User Guide, "AWS global condition context keys": these are "always included
+            // in the request context" (see `checker::model`).
+            let (iso, secs) = super::super::model::time(input);
+            context.set("aws:currenttime", iso);
+            context.set("aws:epochtime", secs);
+            context.set("aws:requestedregion", arn_region(&input.key_arn));
+            context.set("aws:securetransport", "true");
             BorrowedRequest {
                 principal,
                 action,
                 resource: &input.key_arn,
-                context: BorrowedContext::with_capacity(MOST_KEYS),
+                context,
             }
         }
 
         fn service_request<'a>(input: &'a CheckInput, action: &'a str) -> BorrowedRequest<'a> {
-            request(input, &CLOUDTRAIL_PRINCIPAL, action).with_principal_context()
+            let mut r = request(input, &CLOUDTRAIL_PRINCIPAL, action).with_principal_context();
+            r.context.set("aws:viaawsservice", "false");
+            r
         }
 
         /// What a trail's requests take from its ARN and bucket, worked out once per trail.
@@ -333,6 +343,15 @@ pub mod requests {
         ) -> BorrowedRequest<'f> {
             let mut r = request(facts.input, reader, "kms:Decrypt");
             r.context.set("kms:viaservice", facts.s3_endpoint.as_str());
+            r.context.set("aws:viaawsservice", "true");
+            // The reader's organization is known only for the key's own account (--org-id).
+            if let (Some(o), Some(RequestPrincipal::Iam(p))) =
+                (&facts.input.organization_id, Some(reader))
+            {
+                if Some(p.account.as_str()) == arn_account(&facts.input.key_arn) {
+                    r.context.set("aws:principalorgid", o.as_str());
+                }
+            }
             facts.encryption_context(&mut r.context);
             r.with_principal_context()
         }
@@ -575,11 +594,22 @@ impl Checker<'_> {
                 continue;
             };
             let req = simulate::trail_read(&facts, &p);
+            let org_note = if input.organization_id.is_none()
+                && self
+                    .policy
+                    .statements
+                    .iter()
+                    .any(|s| s.conditions_on("aws:principalorgid").next().is_some())
+            {
+                " (its organization is unknown, so aws:principalorgid is absent: pass --org-id, rule parameter organizationId, if the reader is in the key owner's organization)"
+            } else {
+                ""
+            };
             if let Some(d) = self.require(
                 FindingId::ReaderDenied,
                 t,
                 &req,
-                &format_args!("kms:Decrypt by reader `{reader}`"),
+                &format_args!("kms:Decrypt by reader `{reader}`{org_note}"),
                 || fix::trail_readers(input, std::slice::from_ref(reader)),
             ) {
                 reader_allowed = true;

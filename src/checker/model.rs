@@ -106,7 +106,7 @@ const NOT_FOR_SERVICES: &[&str] = &[
 const CONTEXT_KEYS: &[&str] = &["aws:cloudtrail:arn", "aws:s3:arn"];
 
 /// Evaluation time as `aws:CurrentTime` (ISO 8601) and `aws:EpochTime` (seconds).
-fn time(input: &CheckInput) -> (String, String) {
+pub(crate) fn time(input: &CheckInput) -> (String, String) {
     let secs = input
         .evaluation_time
         .unwrap_or_else(|| chrono::Utc::now().timestamp());
@@ -475,6 +475,20 @@ pub(crate) fn outsider(
 ) -> (SymRequest, Option<VarId>) {
     let mut r = base(input, SymPrincipal::Anonymous, action);
     let mut account_var = None;
+    if who == Outsider::Anonymous {
+        // An unauthenticated call has no principal keys.
+        r.set("aws:principaltype", SymText::lit("Anonymous"));
+        r.set("aws:principalisawsservice", SymText::lit("false"));
+        r.absent(&[
+            "aws:principalarn",
+            "aws:principalaccount",
+            "kms:calleraccount",
+            "aws:principalorgid",
+            "aws:principalorgpaths",
+            "aws:principaltag/*",
+            "aws:principalservicename",
+        ]);
+    }
     if who != Outsider::Anonymous {
         let account = r.var("caller account", DomainKind::account(), false);
         r.hint(account, trusted.iter().cloned());

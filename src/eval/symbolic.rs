@@ -465,8 +465,13 @@ fn observe(policy: &Policy, req: &SymRequest, v: VarId) -> Observed {
                 continue;
             }
             let family = c.operator.base.family();
-            if c.operator.base != BaseOperator::Null && !families.contains(&family) {
-                families.push(family);
+            // String and ARN operators are both patterns over the text: one kind of test.
+            let kind = match family {
+                OperatorFamily::Arn => OperatorFamily::String,
+                f => f,
+            };
+            if c.operator.base != BaseOperator::Null && !families.contains(&kind) {
+                families.push(kind);
             }
             for value in &c.values {
                 if template_keys(value)

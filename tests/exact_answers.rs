@@ -1,0 +1,310 @@
+//! The exact-answers cases: each policy below was COMPLIANT (or wrongly NON_COMPLIANT) when
+//! trailkey checked single requests and the presence of condition keys. Now every finding is an
+//! answer over all requests consistent with what is known, with a witness.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use trailkey::checker::{check_text, CheckInput, Compliance, FindingId, Report, Severity, Trail};
+
+const KEY: &str = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+const TRAIL: &str = "arn:aws:cloudtrail:us-east-1:111111111111:trail/management-events";
+const READER: &str = "arn:aws:iam::111111111111:role/LogReader";
+
+/// The admin statement and CloudTrail's describe statement of the main CloudTrail page, so
+/// that only the statements under test decide.
+const BASE: &str = r#"
+  {"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:root"}, "Action": "kms:*", "Resource": "*"},
+  {"Sid": "Allow CloudTrail access", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:DescribeKey", "Resource": "*",
+   "Condition": {"StringEquals": {"aws:SourceArn": "arn:aws:cloudtrail:us-east-1:111111111111:trail/management-events"}}}"#;
+
+/// The main page's encrypt statement for the checked trail.
+const ENCRYPT: &str = r#"
+  {"Sid": "Allow CloudTrail to encrypt logs", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:GenerateDataKey*", "Resource": "*",
+   "Condition": {"StringEquals": {"aws:SourceArn": "arn:aws:cloudtrail:us-east-1:111111111111:trail/management-events"},
+                 "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": "arn:aws:cloudtrail:*:111111111111:trail/*"}}}"#;
+
+fn policy(extra: &[&str]) -> String {
+    let mut statements = vec![BASE.to_string()];
+    statements.extend(extra.iter().map(|s| s.to_string()));
+    format!(
+        r#"{{"Version": "2012-10-17", "Statement": [{}]}}"#,
+        statements.join(",")
+    )
+}
+
+fn input() -> CheckInput {
+    let mut i = CheckInput::new(KEY);
+    i.trails.push(Trail {
+        bucket: Some("trailkey-logs".into()),
+        s3_key_prefix: Some(String::new()),
+        ..Trail::new(TRAIL)
+    });
+    i
+}
+
+fn ids(r: &Report) -> Vec<FindingId> {
+    r.findings.iter().map(|f| f.id).collect()
+}
+
+fn finding(r: &Report, id: FindingId) -> &trailkey::checker::Finding {
+    r.findings
+        .iter()
+        .find(|f| f.id == id)
+        .unwrap_or_else(|| panic!("no {id} in {:#?}", r.findings))
+}
+
+#[test]
+fn the_main_pages_policy_is_compliant() {
+    let r = check_text(&policy(&[ENCRYPT]), &input());
+    assert_eq!(r.compliance, Compliance::Compliant, "{:#?}", r.findings);
+    assert!(!ids(&r).contains(&FindingId::ConfusedDeputy));
+}
+
+#[test]
+fn a_wildcard_source_arn_is_a_confused_deputy() {
+    // CloudTrail User Guide: aws:SourceArn limits the key to the trails that use it; `*` limits
+    // nothing, so any trail in any account can use the key.
+    for condition in [
+        r#""StringLike": {"aws:SourceArn": "*"}"#,
+        r#""ArnLike": {"aws:SourceArn": "arn:aws:cloudtrail:*:*:trail/*"}"#,
+    ] {
+        let stmt = format!(
+            r#"{{"Sid": "Encrypt", "Effect": "Allow", "Principal": {{"Service": "cloudtrail.amazonaws.com"}}, "Action": "kms:GenerateDataKey*", "Resource": "*", "Condition": {{{condition}}}}}"#
+        );
+        let r = check_text(&policy(&[&stmt]), &input());
+        let f = finding(&r, FindingId::ConfusedDeputy);
+        assert_eq!(f.severity, Severity::Error);
+        assert!(
+            f.message.contains("any trail in any account"),
+            "{}",
+            f.message
+        );
+        assert!(!f.message.contains(":111111111111:trail/"), "{}", f.message);
+        assert_eq!(r.compliance, Compliance::NonCompliant);
+    }
+}
+
+#[test]
+fn a_grant_through_principal_star_and_service_name_is_a_cloudtrail_grant() {
+    let stmt = r#"{"Sid": "Any service", "Effect": "Allow", "Principal": "*", "Action": "kms:GenerateDataKey*", "Resource": "*",
+        "Condition": {"StringEquals": {"aws:PrincipalServiceName": "cloudtrail.amazonaws.com"}}}"#;
+    let r = check_text(&policy(&[stmt]), &input());
+    assert!(
+        !ids(&r).contains(&FindingId::EncryptDenied),
+        "{:#?}",
+        r.findings
+    );
+    assert_eq!(
+        finding(&r, FindingId::ConfusedDeputy).severity,
+        Severity::Error
+    );
+}
+
+#[test]
+fn conditions_that_restrict_nothing_leave_decrypt_public() {
+    for condition in [
+        r#""StringLike": {"aws:PrincipalAccount": "????????????"}"#,
+        r#""IpAddress": {"aws:SourceIp": "0.0.0.0/0"}"#,
+        r#""StringEquals": {"kms:CallerAccount": "${aws:PrincipalAccount}"}"#,
+        r#""StringLike": {"aws:PrincipalOrgID": "o-*"}"#,
+        r#""ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:*"}"#,
+    ] {
+        let stmt = format!(
+            r#"{{"Sid": "Readers", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*", "Condition": {{{condition}}}}}"#
+        );
+        let r = check_text(&policy(&[ENCRYPT, &stmt]), &input());
+        let f = finding(&r, FindingId::PublicAccess);
+        assert_eq!(f.severity, Severity::Error, "{condition}: {}", f.message);
+        assert_eq!(r.compliance, Compliance::NonCompliant, "{condition}");
+    }
+}
+
+#[test]
+fn an_account_condition_keeps_a_wildcard_principal_private() {
+    let stmt = r#"{"Sid": "Readers", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
+        "Condition": {"StringEquals": {"kms:CallerAccount": "111111111111"}}}"#;
+    let r = check_text(&policy(&[ENCRYPT, stmt]), &input());
+    assert!(
+        !ids(&r).contains(&FindingId::PublicAccess),
+        "{:#?}",
+        r.findings
+    );
+}
+
+#[test]
+fn a_deny_after_a_past_date_denies_every_call() {
+    // IAM User Guide: aws:CurrentTime is always included in the request context.
+    let deny = r#"{"Sid": "Expired", "Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*",
+        "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2024-06-30T00:00:00Z"}}}"#;
+    let mut i = input();
+    i.evaluation_time = Some(1_767_225_600); // 2026-01-01
+    let r = check_text(&policy(&[ENCRYPT, deny]), &i);
+    assert!(
+        ids(&r).contains(&FindingId::EncryptDenied),
+        "{:#?}",
+        r.findings
+    );
+    // Before the date, nothing is denied.
+    i.evaluation_time = Some(1_704_067_200); // 2024-01-01
+    let r = check_text(&policy(&[ENCRYPT, deny]), &i);
+    assert!(
+        !ids(&r).contains(&FindingId::EncryptDenied),
+        "{:#?}",
+        r.findings
+    );
+}
+
+#[test]
+fn requested_region_and_secure_transport_are_always_present() {
+    // IAM User Guide: aws:RequestedRegion and aws:SecureTransport are "always included in the
+    // request context"; KMS is called over TLS in the key's Region.
+    let same_region = r#"{"Sid": "Deny", "Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*",
+        "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}}"#;
+    let r = check_text(&policy(&[ENCRYPT, same_region]), &input());
+    assert!(
+        ids(&r).contains(&FindingId::EncryptDenied),
+        "{:#?}",
+        r.findings
+    );
+    for harmless in [
+        r#"{"Sid": "Deny", "Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*", "Condition": {"StringNotEquals": {"aws:RequestedRegion": "us-east-1"}}}"#,
+        r#"{"Sid": "Deny", "Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*", "Condition": {"BoolIfExists": {"aws:SecureTransport": "false"}}}"#,
+    ] {
+        let r = check_text(&policy(&[ENCRYPT, harmless]), &input());
+        assert_eq!(
+            r.compliance,
+            Compliance::Compliant,
+            "{harmless}: {:#?}",
+            r.findings
+        );
+    }
+}
+
+#[test]
+fn the_encryption_context_always_carries_the_s3_object_arn() {
+    // KMS Developer Guide, "How AWS CloudTrail uses AWS KMS": the context has aws:cloudtrail:arn
+    // and aws:s3:arn, whether or not trailkey knows the bucket.
+    for condition in [
+        r#""ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["aws:cloudtrail:arn"]}"#,
+        r#""Null": {"kms:EncryptionContext:aws:s3:arn": "true"}"#,
+    ] {
+        let stmt = format!(
+            r#"{{"Sid": "Encrypt", "Effect": "Allow", "Principal": {{"Service": "cloudtrail.amazonaws.com"}}, "Action": "kms:GenerateDataKey*", "Resource": "*",
+               "Condition": {{"StringEquals": {{"aws:SourceArn": "{TRAIL}"}}, {condition}}}}}"#
+        );
+        let mut i = input();
+        i.trails = vec![Trail::new(TRAIL)];
+        let r = check_text(&policy(&[&stmt]), &i);
+        assert!(
+            ids(&r).contains(&FindingId::EncryptDenied),
+            "{condition}: {:#?}",
+            r.findings
+        );
+    }
+}
+
+#[test]
+fn an_object_arn_pinned_without_the_prefix_fails_for_a_trail_with_one() {
+    let stmt = r#"{"Sid": "Encrypt", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:GenerateDataKey*", "Resource": "*",
+        "Condition": {"StringEquals": {"aws:SourceArn": "arn:aws:cloudtrail:us-east-1:111111111111:trail/management-events"},
+                      "StringLike": {"kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::trailkey-logs/AWSLogs/111111111111/*"}}}"#;
+    let r = check_text(&policy(&[stmt]), &input());
+    assert!(
+        !ids(&r).contains(&FindingId::EncryptDenied),
+        "{:#?}",
+        r.findings
+    );
+    let mut i = input();
+    i.trails[0].s3_key_prefix = Some("audit".into());
+    let r = check_text(&policy(&[stmt]), &i);
+    let f = finding(&r, FindingId::EncryptDenied);
+    assert!(f.message.contains("audit"), "{}", f.message);
+    // An unknown prefix is any prefix: the same policy cannot be called compliant.
+    i.trails[0].s3_key_prefix = None;
+    let r = check_text(&policy(&[stmt]), &i);
+    assert!(
+        ids(&r).contains(&FindingId::EncryptDenied),
+        "{:#?}",
+        r.findings
+    );
+}
+
+#[test]
+fn createtrails_verification_call_needs_the_log_folder() {
+    // The verify call's context is `bucket/[prefix/]AWSLogs/<account>/`, not a log object.
+    let stmt = r#"{"Sid": "Encrypt", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:GenerateDataKey*", "Resource": "*",
+        "Condition": {"StringEquals": {"aws:SourceArn": "arn:aws:cloudtrail:us-east-1:111111111111:trail/management-events"},
+                      "StringLike": {"kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::trailkey-logs/AWSLogs/111111111111/CloudTrail/*"}}}"#;
+    let r = check_text(&policy(&[stmt]), &input());
+    let f = finding(&r, FindingId::EncryptDenied);
+    assert!(f.message.contains("verification call"), "{}", f.message);
+}
+
+#[test]
+fn readers_decrypt_through_s3_in_the_keys_region() {
+    // The key must be in the bucket's Region, so S3 calls KMS there, not in the trail's home.
+    let reader = r#"{"Sid": "Read", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:role/LogReader"}, "Action": "kms:Decrypt", "Resource": "*",
+        "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}, "Null": {"kms:EncryptionContext:aws:cloudtrail:arn": "false"}}}"#;
+    let mut i = input();
+    i.trails[0].arn = "arn:aws:cloudtrail:eu-west-1:111111111111:trail/management-events".into();
+    i.readers.push(READER.into());
+    let r = check_text(&policy(&[ENCRYPT, reader]), &i);
+    assert!(
+        !ids(&r).contains(&FindingId::ReaderDenied),
+        "{:#?}",
+        r.findings
+    );
+}
+
+#[test]
+fn an_organization_perimeter_is_decided_with_the_organization_id() {
+    let reader = r#"{"Sid": "Read", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:role/LogReader"}, "Action": "kms:Decrypt", "Resource": "*"}"#;
+    let perimeter = r#"{"Sid": "Perimeter", "Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
+        "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-abcdefghij"}, "Bool": {"aws:PrincipalIsAWSService": "false"}}}"#;
+    let mut i = input();
+    i.readers.push(READER.into());
+    // Without the organization id the reader's organization is unknown: not compliant.
+    let r = check_text(&policy(&[ENCRYPT, reader, perimeter]), &i);
+    let f = finding(&r, FindingId::ReaderDenied);
+    assert!(f.message.contains("aws:principalorgid"), "{}", f.message);
+    i.organization_id = Some("o-abcdefghij".into());
+    let r = check_text(&policy(&[ENCRYPT, reader, perimeter]), &i);
+    assert!(
+        !ids(&r).contains(&FindingId::ReaderDenied),
+        "{:#?}",
+        r.findings
+    );
+}
+
+#[test]
+fn the_older_pages_context_condition_limits_encryption_to_the_account() {
+    // The older CloudTrail page's statement: no aws:SourceArn, but the encryption context pins
+    // the account, so only DescribeKey is open to other accounts' trails.
+    let stmt = r#"{"Sid": "Allow CloudTrail to encrypt logs", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:GenerateDataKey*", "Resource": "*",
+        "Condition": {"StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": "arn:aws:cloudtrail:*:111111111111:trail/*"}}}"#;
+    let describe = r#"{"Sid": "Describe", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:DescribeKey", "Resource": "*"}"#;
+    let r = check_text(&policy(&[stmt, describe]), &input());
+    let deputies: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.id == FindingId::ConfusedDeputy)
+        .collect();
+    assert_eq!(deputies.len(), 1, "{:#?}", r.findings);
+    assert_eq!(deputies[0].severity, Severity::Warning);
+    assert!(deputies[0].message.contains("DescribeKey"));
+    assert_eq!(r.compliance, Compliance::Compliant, "{:#?}", r.findings);
+}
+
+#[test]
+fn a_context_lint_on_a_cloudwatch_logs_statement_is_information() {
+    // CloudWatch Logs guide's statement for a log group: not CloudTrail's, not a reader's.
+    let logs = r#"{"Sid": "Logs", "Effect": "Allow", "Principal": {"Service": "logs.us-east-1.amazonaws.com"}, "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"], "Resource": "*",
+        "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:us-east-1:111111111111:log-group:*"}}}"#;
+    let r = check_text(&policy(&[ENCRYPT, logs]), &input());
+    let f = finding(&r, FindingId::ContextOnNonCryptoAction);
+    assert_eq!(f.severity, Severity::Info);
+}
