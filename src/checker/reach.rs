@@ -376,15 +376,20 @@ impl Checker<'_> {
                         && context_value(r, "aws:principalorgid") == own_org.as_deref())
             }
         };
+        // Actions that the same statements name are decided alike (no condition key carries
+        // the action): probe one of each.
+        let mut probed: Vec<Vec<bool>> = Vec::new();
         for action in PROBED_ACTIONS {
-            if !self
+            let named: Vec<bool> = self
                 .policy
                 .statements
                 .iter()
-                .any(|s| s.covers_action(action))
-            {
+                .map(|s| s.covers_action(action))
+                .collect();
+            if !named.contains(&true) || probed.contains(&named) {
                 continue;
             }
+            probed.push(named);
             for who in [Outsider::Role, Outsider::Root, Outsider::Anonymous] {
                 let (set, _) = model::outsider(input, who, action, &trusted, context_keys.clone());
                 match self.solve(&set, false, |r, d| d.is_allowed() && outside(r)) {

@@ -18,7 +18,7 @@ pub(crate) mod lang;
 use super::{evaluate, Context, Decision, IamPrincipal, Request, RequestPrincipal};
 use crate::policy::{
     AwsPrincipal, BaseOperator, ConditionValue, OperatorFamily, Policy, PrincipalElement,
-    TemplatePart,
+    Statement, TemplatePart,
 };
 use lang::{Domain, Glob};
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -448,14 +448,42 @@ struct Observed {
     inexact: bool,
 }
 
-fn observe(policy: &Policy, req: &SymRequest, v: VarId) -> Observed {
+/// Can `s` apply to some request of the set? Statements for other principals or actions never
+/// do, so their conditions cannot tell the set's values apart.
+fn relevant(s: &Statement, req: &SymRequest) -> bool {
+    if !s.action.matches(&req.action) {
+        return false;
+    }
+    match (&s.principal, &req.principal) {
+        (None | Some(PrincipalElement::NotPrincipal(_)), _) => true,
+        (Some(PrincipalElement::Principal(set)), p) => {
+            set.everyone
+                || match p {
+                    SymPrincipal::Service(name) => set.service.iter().any(|x| x == name),
+                    SymPrincipal::Iam { .. } => !set.aws.is_empty(),
+                    SymPrincipal::Anonymous => false,
+                }
+        }
+    }
+}
+
+/// The statements of every policy that can apply to the set.
+fn statements<'p>(policies: &[&'p Policy], req: &SymRequest) -> Vec<&'p Statement> {
+    policies
+        .iter()
+        .flat_map(|p| p.statements.iter())
+        .filter(|s| relevant(s, req))
+        .collect()
+}
+
+fn observe(statements: &[&Statement], req: &SymRequest, v: VarId) -> Observed {
     let mut o = Observed::default();
     let var = req.vars.get(v.0);
     for h in var.map(|x| x.hints.as_slice()).unwrap_or(&[]) {
         o.globs.push(Glob::literal(h, false));
     }
     let mut families = Vec::new();
-    for s in &policy.statements {
+    for s in statements {
         for c in &s.conditions {
             let uses = match req.get(c.key()) {
                 Some(SymValue::One(t)) => t.uses(v),
@@ -512,7 +540,7 @@ fn observe(policy: &Policy, req: &SymRequest, v: VarId) -> Observed {
         o.inexact = true;
     }
     if req.principal.uses(v) {
-        for s in &policy.statements {
+        for s in statements {
             let set = match &s.principal {
                 Some(PrincipalElement::Principal(set) | PrincipalElement::NotPrincipal(set)) => set,
                 None => continue,
@@ -537,14 +565,15 @@ fn observe(policy: &Policy, req: &SymRequest, v: VarId) -> Observed {
 
 /// One value per class of the variable's domain.
 fn classes(
-    policy: &Policy,
+    statements: &[&Statement],
     req: &SymRequest,
     v: VarId,
 ) -> Result<(Vec<Option<String>>, bool), Undecided> {
     let Some(var) = req.vars.get(v.0) else {
         return Ok((vec![None], false));
     };
-    let o = observe(policy, req, v);
+    let mut o = observe(statements, req, v);
+    o.globs.dedup();
     let mut out: Vec<Option<String>> = match &var.domain {
         DomainKind::Regex(regex) => {
             let d = Domain::new(regex).map_err(|e| Undecided(e.0))?;
@@ -622,7 +651,7 @@ fn ip_points(cidrs: &[(bool, u128, u128)]) -> Vec<Option<String>> {
 
 /// Condition keys the policy names that the request set neither sets nor marks absent become
 /// free optional variables, with a domain fitting the operators that read them.
-fn with_free_keys(policy: &Policy, req: &SymRequest) -> SymRequest {
+fn with_free_keys(statements: &[&Statement], req: &SymRequest) -> SymRequest {
     let mut req = req.clone();
     // The keys AWS sets from the principal, unless the set gives them already.
     let principal_keys: Vec<(&str, SymText)> = match &req.principal {
@@ -643,7 +672,7 @@ fn with_free_keys(policy: &Policy, req: &SymRequest) -> SymRequest {
             req.set(k, v);
         }
     }
-    for s in &policy.statements {
+    for s in statements {
         for c in &s.conditions {
             let key = c.key();
             if req.get(key).is_some() || req.is_absent(key) {
@@ -669,12 +698,15 @@ pub fn solve(
     identity_policies: Option<&[Policy]>,
     holds: impl Fn(&Request, &Decision) -> bool,
 ) -> Result<Answer, Undecided> {
-    let req = with_free_keys(policy, req);
+    let mut policies = vec![policy];
+    policies.extend(identity_policies.unwrap_or(&[]));
+    let relevant = statements(&policies, req);
+    let req = with_free_keys(&relevant, req);
     let mut per_var = Vec::with_capacity(req.vars.len());
     let mut inexact = false;
     let mut total: usize = 1;
     for i in 0..req.vars.len() {
-        let (values, loose) = classes(policy, &req, VarId(i))?;
+        let (values, loose) = classes(&relevant, &req, VarId(i))?;
         inexact |= loose;
         total = total.saturating_mul(values.len().max(1));
         per_var.push(values);
