@@ -308,3 +308,115 @@ fn a_context_lint_on_a_cloudwatch_logs_statement_is_information() {
     let f = finding(&r, FindingId::ContextOnNonCryptoAction);
     assert_eq!(f.severity, Severity::Info);
 }
+
+mod claims_check_themselves {
+    //! Every witness is re-evaluated by the concrete engine and must get the claimed decision;
+    //! "for all" and "for none" answers are sampled with random requests from the set.
+    use proptest::prelude::*;
+    use trailkey::eval::evaluate;
+    use trailkey::eval::symbolic::{solve, DomainKind, SymPrincipal, SymRequest, SymText};
+    use trailkey::policy::Policy;
+
+    const KEY: &str = "arn:aws:kms:us-east-1:111111111111:key/k";
+
+    /// CloudTrail's GenerateDataKey for a trail of any account and name in us-east-1.
+    fn set() -> SymRequest {
+        let mut r = SymRequest::new(
+            SymPrincipal::Service("cloudtrail.amazonaws.com".into()),
+            "kms:GenerateDataKey",
+            KEY,
+        );
+        let account = r.var("trail account", DomainKind::account(), false);
+        let name = r.var("trail name", DomainKind::regex("[a-z0-9]{1,8}"), false);
+        let trail = SymText::lit("arn:aws:cloudtrail:us-east-1:")
+            .then(account)
+            .text(":trail/")
+            .then(name);
+        r.set("aws:sourcearn", trail.clone());
+        r.set("aws:sourceaccount", SymText::var(account));
+        r.set("kms:encryptioncontext:aws:cloudtrail:arn", trail);
+        r
+    }
+
+    fn pattern() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("*".to_string()),
+            Just("1111*".to_string()),
+            Just("111111111111".to_string()),
+            Just("?1*".to_string()),
+            Just("arn:aws:cloudtrail:*:111111111111:trail/*".to_string()),
+            Just("arn:aws:cloudtrail:us-east-1:*:trail/a*".to_string()),
+            Just("arn:aws:cloudtrail:*:*:trail/*".to_string()),
+            Just("arn:aws:cloudtrail:us-east-1:2*:trail/?".to_string()),
+        ]
+    }
+
+    fn condition() -> impl Strategy<Value = String> {
+        (
+            prop_oneof![
+                Just("StringLike"),
+                Just("StringNotLike"),
+                Just("StringEquals"),
+                Just("ArnLike"),
+                Just("ArnNotLike"),
+            ],
+            prop_oneof![
+                Just("aws:SourceArn"),
+                Just("aws:SourceAccount"),
+                Just("kms:EncryptionContext:aws:cloudtrail:arn"),
+            ],
+            pattern(),
+        )
+            .prop_map(|(op, key, p)| format!(r#""{op}": {{"{key}": "{p}"}}"#))
+    }
+
+    fn policy() -> impl Strategy<Value = String> {
+        (condition(), proptest::option::of(condition())).prop_map(|(allow, deny)| {
+            let mut s = format!(
+                r#"{{"Effect": "Allow", "Principal": {{"Service": "cloudtrail.amazonaws.com"}}, "Action": "kms:GenerateDataKey*", "Resource": "*", "Condition": {{{allow}}}}}"#
+            );
+            if let Some(d) = deny {
+                s.push_str(&format!(
+                    r#", {{"Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*", "Condition": {{{d}}}}}"#
+                ));
+            }
+            format!(r#"{{"Version": "2012-10-17", "Statement": [{s}]}}"#)
+        })
+    }
+
+    fn account() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("111111111111".to_string()),
+            "1111[0-9]{8}",
+            "2[0-9]{11}",
+            "[0-9]{12}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn answers_agree_with_concrete_samples(
+            text in policy(),
+            samples in proptest::collection::vec((account(), "[a-z0-9]{1,8}"), 24),
+        ) {
+            let p = Policy::parse(&text).unwrap();
+            let s = set();
+            let a = solve(&p, &s, None, |_, d| d.is_allowed()).unwrap();
+            for w in [&a.holds, &a.fails].into_iter().flatten() {
+                let again = evaluate(&p, &w.request, None);
+                prop_assert_eq!(again.decision, w.decision.decision);
+            }
+            for (acct, name) in samples {
+                let req = s.instantiate(&[Some(acct), Some(name)]).unwrap();
+                let allowed = evaluate(&p, &req, None).is_allowed();
+                if a.all() {
+                    prop_assert!(allowed, "claimed all, but {:?} is denied: {}", req, text);
+                }
+                if a.none() {
+                    prop_assert!(!allowed, "claimed none, but {:?} is allowed: {}", req, text);
+                }
+            }
+        }
+    }
+}
