@@ -563,11 +563,108 @@ fn observe(statements: &[&Statement], req: &SymRequest, v: VarId) -> Observed {
     o
 }
 
+thread_local! {
+    /// Compiled domains by expression: building a DFA costs far more than using it.
+    static DOMAINS: std::cell::RefCell<std::collections::HashMap<String, std::rc::Rc<Domain>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+fn domain(regex: &str) -> Result<std::rc::Rc<Domain>, Undecided> {
+    if let Some(d) = DOMAINS.with(|m| m.borrow().get(regex).cloned()) {
+        return Ok(d);
+    }
+    let d = std::rc::Rc::new(Domain::new(regex).map_err(|e| Undecided(e.0))?);
+    DOMAINS.with(|m| m.borrow_mut().insert(regex.to_string(), d.clone()));
+    Ok(d)
+}
+
+/// The most prefixes [`tail_entries`] instantiates for one text.
+const MAX_PREFIXES: usize = 256;
+
+/// Where `v` stands once in each text and every variable before it there is already split into
+/// classes (`earlier`), the state sets each glob can be in when `v` starts: one per
+/// instantiated prefix, and whether `v` always ends its texts. `None` otherwise (then whole
+/// relations are needed).
+fn tail_entries(
+    req: &SymRequest,
+    v: VarId,
+    globs: &[Glob],
+    earlier: &[Vec<Option<String>>],
+) -> Option<(Vec<Vec<u128>>, bool)> {
+    let mut tail = true;
+    let mut texts: Vec<&SymText> = Vec::new();
+    for (_, value) in &req.keys {
+        if let SymValue::One(t) = value {
+            texts.push(t);
+        }
+    }
+    if let SymPrincipal::Iam {
+        arn,
+        account,
+        role_name,
+        ..
+    } = &req.principal
+    {
+        texts.push(arn);
+        texts.push(account);
+        texts.extend(role_name);
+    }
+    let mut prefixes: Vec<String> = vec![String::new()];
+    for t in texts {
+        let Some(pos) = t.0.iter().position(|p| *p == Piece::Var(v)) else {
+            continue;
+        };
+        if t.0.iter().skip(pos + 1).any(|p| *p == Piece::Var(v)) {
+            return None;
+        }
+        tail &= pos + 1 == t.0.len();
+        // Every instantiation of the pieces before `v`.
+        let mut options: Vec<String> = vec![String::new()];
+        for piece in t.0.iter().take(pos) {
+            let values: Vec<String> = match piece {
+                Piece::Text(x) => vec![x.clone()],
+                Piece::Var(w) if w.0 < v.0 => earlier.get(w.0)?.iter().flatten().cloned().collect(),
+                Piece::Var(_) => return None,
+            };
+            let mut next = Vec::new();
+            for o in &options {
+                for x in &values {
+                    next.push(format!("{o}{x}"));
+                }
+            }
+            if next.len() > MAX_PREFIXES {
+                return None;
+            }
+            options = next;
+        }
+        prefixes.extend(options);
+    }
+    prefixes.sort();
+    prefixes.dedup();
+    Some((
+        globs
+            .iter()
+            .map(|g| {
+                let mut sets: Vec<u128> = prefixes
+                    .iter()
+                    .map(|p| lang::run(g, lang::start(g), p))
+                    .filter(|s| *s != 0)
+                    .collect();
+                sets.sort_unstable();
+                sets.dedup();
+                sets
+            })
+            .collect(),
+        tail,
+    ))
+}
+
 /// One value per class of the variable's domain.
 fn classes(
     statements: &[&Statement],
     req: &SymRequest,
     v: VarId,
+    earlier: &[Vec<Option<String>>],
 ) -> Result<(Vec<Option<String>>, bool), Undecided> {
     let Some(var) = req.vars.get(v.0) else {
         return Ok((vec![None], false));
@@ -576,16 +673,11 @@ fn classes(
     o.globs.dedup();
     let mut out: Vec<Option<String>> = match &var.domain {
         DomainKind::Regex(regex) => {
-            let d = Domain::new(regex).map_err(|e| Undecided(e.0))?;
-            let whole = !req.principal.uses(v)
-                && req.keys.iter().all(|(_, value)| match value {
-                    SymValue::One(t) => !t.uses(v) || t.0.len() == 1,
-                    _ => true,
-                });
-            if whole {
-                lang::whole_representatives(&d, &o.globs)
-            } else {
-                lang::representatives(&d, &o.globs)
+            let d = domain(regex)?;
+            let d = d.as_ref();
+            match tail_entries(req, v, &o.globs, earlier) {
+                Some((entries, tail)) => lang::tail_representatives(d, &o.globs, &entries, tail),
+                None => lang::representatives(d, &o.globs),
             }
             .map_err(|e| Undecided(format!("{}: {}", var.name, e.0)))?
             .into_iter()
@@ -706,7 +798,7 @@ pub fn solve(
     let mut inexact = false;
     let mut total: usize = 1;
     for i in 0..req.vars.len() {
-        let (values, loose) = classes(&relevant, &req, VarId(i))?;
+        let (values, loose) = classes(&relevant, &req, VarId(i), &per_var)?;
         inexact |= loose;
         total = total.saturating_mul(values.len().max(1));
         per_var.push(values);

@@ -332,12 +332,39 @@ pub(crate) fn representatives(domain: &Domain, globs: &[Glob]) -> Result<Vec<Str
     Ok(out)
 }
 
-/// [`representatives`] for a variable that is always a whole value: only whether each glob
-/// matches the whole text matters, so the search follows the sets of states reached from the
-/// start instead of whole relations (far fewer classes).
-pub(crate) fn whole_representatives(
+/// The closed states of `glob` after reading `text` from `set`.
+pub(crate) fn run(glob: &Glob, set: u128, text: &str) -> u128 {
+    let mut set = set;
+    for c in text.chars() {
+        let mut next = 0;
+        let mut bits = set;
+        while bits != 0 {
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            next |= glob.step(i, c);
+        }
+        set = next;
+    }
+    set
+}
+
+/// The start set of `glob` (before any character).
+pub(crate) fn start(glob: &Glob) -> u128 {
+    glob.closure(0)
+}
+
+/// [`representatives`] for a variable that only ever ends a value: what a glob can observe is
+/// whether it accepts after the variable, from each state set it can be in when the variable
+/// starts (`entries`, one list per glob, worked out from the fixed text and the earlier
+/// variables' representatives). Far fewer classes than whole relations.
+///
+/// With `tail` false the variable may be followed by more text: the class is then the state
+/// sets after the variable (the relation restricted to the entries), not just acceptance.
+pub(crate) fn tail_representatives(
     domain: &Domain,
     globs: &[Glob],
+    entries: &[Vec<u128>],
+    tail: bool,
 ) -> Result<Vec<String>, TooBig> {
     if let Some(g) = globs.iter().find(|g| g.states() > MAX_STATES) {
         return Err(TooBig(format!(
@@ -352,16 +379,31 @@ pub(crate) fn whole_representatives(
     letters.retain(char::is_ascii);
     letters.sort_unstable();
     letters.dedup();
-    let start: Vec<u128> = globs.iter().map(|g| g.closure(0)).collect();
-    let accept = |sets: &[u128]| -> Vec<bool> {
-        globs
+    // One tracked set per (glob, entry).
+    let owners: Vec<usize> = entries
+        .iter()
+        .enumerate()
+        .flat_map(|(gi, e)| std::iter::repeat_n(gi, e.len()))
+        .collect();
+    let start: Vec<u128> = entries.iter().flatten().copied().collect();
+    let accept = |sets: &[u128]| -> Vec<u128> {
+        if !tail {
+            return sets.to_vec();
+        }
+        owners
             .iter()
             .zip(sets)
-            .map(|(g, s)| !g.empty && s & (1u128 << g.steps.len()) != 0)
+            .map(|(&gi, s)| {
+                u128::from(
+                    globs
+                        .get(gi)
+                        .is_some_and(|g| !g.empty && s & (1u128 << g.steps.len()) != 0),
+                )
+            })
             .collect()
     };
     let mut seen: HashSet<(StateID, Vec<u128>)> = HashSet::new();
-    let mut classes: HashSet<Vec<bool>> = HashSet::new();
+    let mut classes: HashSet<Vec<u128>> = HashSet::new();
     let mut out = Vec::new();
     let mut queue: VecDeque<(StateID, Vec<u128>, String)> = VecDeque::new();
     seen.insert((domain.start, start.clone()));
@@ -374,18 +416,14 @@ pub(crate) fn whole_representatives(
             let Some(next_state) = domain.next(state, c) else {
                 continue;
             };
-            let next: Vec<u128> = globs
+            let next: Vec<u128> = owners
                 .iter()
                 .zip(&sets)
-                .map(|(g, set)| {
-                    let mut to = 0u128;
-                    let mut bits = *set;
-                    while bits != 0 {
-                        let i = bits.trailing_zeros() as usize;
-                        bits &= bits - 1;
-                        to |= g.step(i, c);
-                    }
-                    to
+                .map(|(&gi, set)| {
+                    globs
+                        .get(gi)
+                        .map(|g| run(g, *set, c.encode_utf8(&mut [0; 4])))
+                        .unwrap_or(0)
                 })
                 .collect();
             if seen.insert((next_state, next.clone())) {
@@ -497,9 +535,9 @@ mod tests {
     #[test]
     fn whole_values_split_by_match_only() {
         let d = Domain::new("[0-9]{12}").unwrap();
-        let reps =
-            whole_representatives(&d, &[like("1111*"), Glob::literal("111111111111", false)])
-                .unwrap();
+        let globs = [like("1111*"), Glob::literal("111111111111", false)];
+        let entries: Vec<Vec<u128>> = globs.iter().map(|g| vec![start(g)]).collect();
+        let reps = tail_representatives(&d, &globs, &entries, true).unwrap();
         assert_eq!(reps.len(), 3, "{reps:?}");
         assert!(reps.contains(&"111111111111".to_string()));
     }
