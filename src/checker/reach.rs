@@ -371,9 +371,9 @@ impl Checker<'_> {
             RequestPrincipal::Anonymous => true,
             RequestPrincipal::Service(_) => false,
             RequestPrincipal::Iam(p) => {
-                !trusted.contains(&p.account)
-                    && !(own_org.is_some()
-                        && context_value(r, "aws:principalorgid") == own_org.as_deref())
+                let in_own_org = own_org.is_some()
+                    && context_value(r, "aws:principalorgid") == own_org.as_deref();
+                !(trusted.contains(&p.account) || in_own_org)
             }
         };
         // Actions that the same statements name are decided alike (no condition key carries

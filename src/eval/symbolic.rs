@@ -123,7 +123,7 @@ impl SymText {
     }
 
     fn uses(&self, v: VarId) -> bool {
-        self.0.iter().any(|p| *p == Piece::Var(v))
+        self.0.contains(&Piece::Var(v))
     }
 
     /// The fixed text, when there is no variable.
