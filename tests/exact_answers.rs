@@ -420,3 +420,28 @@ mod claims_check_themselves {
         }
     }
 }
+
+#[test]
+fn a_confused_deputy_comes_with_the_condition_to_add() {
+    let stmt = r#"{"Sid": "Encrypt", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:GenerateDataKey*", "Resource": "*"}"#;
+    let text = policy(&[stmt]);
+    let r = check_text(&text, &input());
+    let f = finding(&r, FindingId::ConfusedDeputy);
+    let fix = f.fix.as_ref().expect("an edit");
+    assert_eq!(fix["statement"], "Encrypt");
+    assert_eq!(fix["Condition"]["StringEquals"]["aws:SourceArn"][0], TRAIL);
+    // Applying the edit closes the deputy and keeps delivery working.
+    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for s in doc["Statement"].as_array_mut().unwrap() {
+        if s["Sid"] == "Encrypt" {
+            s["Condition"] = fix["Condition"].clone();
+        }
+    }
+    let r = check_text(&doc.to_string(), &input());
+    assert!(
+        !ids(&r).contains(&FindingId::ConfusedDeputy),
+        "{:#?}",
+        r.findings
+    );
+    assert_eq!(r.compliance, Compliance::Compliant, "{:#?}", r.findings);
+}

@@ -202,6 +202,21 @@ impl Checker<'_> {
         }
     }
 
+    /// The edit that closes a confused deputy: the condition to add to the statement that let the
+    /// foreign trail in (it cannot be appended as a new statement: Allows only add access).
+    fn source_arn_edit(&self, statement: Option<&str>) -> Option<serde_json::Value> {
+        let statement = statement?;
+        if self.input.trails.is_empty() {
+            return None;
+        }
+        let arns: Vec<&str> = self.input.trails.iter().map(|t| t.arn.as_str()).collect();
+        Some(serde_json::json!({
+            "edit": "add this condition to the statement",
+            "statement": statement,
+            "Condition": {"StringEquals": {"aws:SourceArn": arns}},
+        }))
+    }
+
     /// The key's account, the checked trails' accounts, `--allowed-account`, and (when that is
     /// not given, or `named` is set) the accounts the policy names literally.
     fn trusted(&self, named: bool) -> Vec<String> {
@@ -283,13 +298,18 @@ impl Checker<'_> {
                             values(w),
                             trusted.join(", ")
                         );
+                        let statement = blamed(&w.decision);
+                        let fix = self.source_arn_edit(statement.as_deref());
                         self.finding(
                             FindingId::ConfusedDeputy,
                             severity,
                             &key,
-                            blamed(&w.decision),
+                            statement,
                             message,
                         );
+                        if let (Some(f), Some(fix)) = (self.findings.last_mut(), fix) {
+                            f.fix = Some(fix);
+                        }
                         reached = true;
                         break;
                     }
