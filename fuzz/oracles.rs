@@ -301,3 +301,89 @@ pub fn wildcard(data: &[u8]) {
         );
     }
 }
+
+/// Target `symbolic`: the exact engine's answers check themselves against the concrete one.
+///
+/// Input: one flag byte, 16 sample bytes, then the policy text. The set is CloudTrail's
+/// GenerateDataKey for a trail of any account and name (and, with flag bit 0, any log object
+/// under any bucket). Every witness must get the claimed decision from `evaluate`; when the
+/// answer claims "all" or "none", requests built from the sample bytes must agree.
+pub fn symbolic(data: &[u8]) {
+    use trailkey::eval::evaluate;
+    use trailkey::eval::symbolic::{solve, DomainKind, SymPrincipal, SymRequest, SymText};
+
+    let Some((flags, rest)) = data.split_first() else {
+        return;
+    };
+    let (seed, text) = rest.split_at(rest.len().min(16));
+    let Ok(policy) = Policy::parse(&String::from_utf8_lossy(text)) else {
+        return;
+    };
+    let mut set = SymRequest::new(
+        SymPrincipal::Service("cloudtrail.amazonaws.com".into()),
+        "kms:GenerateDataKey",
+        KEY,
+    );
+    let account = set.var("trail account", DomainKind::account(), false);
+    let name = set.var("trail name", DomainKind::regex("[a-z0-9]{1,8}"), false);
+    let arn = SymText::lit("arn:aws:cloudtrail:us-east-1:")
+        .then(account)
+        .text(":trail/")
+        .then(name);
+    set.set("aws:sourcearn", arn.clone());
+    set.set("aws:sourceaccount", SymText::var(account));
+    set.set("kms:encryptioncontext:aws:cloudtrail:arn", arn);
+    let object =
+        (flags & 1 != 0).then(|| set.var("object", DomainKind::regex("[a-z0-9/]{1,12}"), false));
+    if let Some(o) = object {
+        set.set(
+            "kms:encryptioncontext:aws:s3:arn",
+            SymText::lit("arn:aws:s3:::").then(o),
+        );
+    }
+    let Ok(answer) = solve(&policy, &set, None, |_, d| d.is_allowed()) else {
+        return;
+    };
+    if let Some(w) = &answer.holds {
+        assert!(evaluate(&policy, &w.request, None).is_allowed(), "{w:?}");
+    }
+    if let Some(w) = &answer.fails {
+        assert!(!evaluate(&policy, &w.request, None).is_allowed(), "{w:?}");
+    }
+    assert!(answer.holds.is_some() || answer.fails.is_some());
+    // Samples: an account from the first 12 bytes, a name and object from the rest.
+    let digits: String = seed
+        .iter()
+        .take(12)
+        .map(|b| char::from(b'0' + b % 10))
+        .collect();
+    if digits.len() < 12 {
+        return;
+    }
+    let alnum = |bytes: &[u8]| -> String {
+        bytes
+            .iter()
+            .map(|b| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[usize::from(*b % 36)]))
+            .collect()
+    };
+    let tail = seed.get(12..).unwrap_or_default();
+    let name_value = if tail.is_empty() {
+        "a".to_string()
+    } else {
+        alnum(tail)
+    };
+    let mut values = vec![Some(digits), Some(name_value.clone())];
+    if object.is_some() {
+        values.push(Some(name_value));
+    }
+    let Some(request) = set.instantiate(&values) else {
+        return;
+    };
+    let allowed = evaluate(&policy, &request, None).is_allowed();
+    if answer.all() {
+        assert!(allowed, "claimed all, but {request:?} is denied");
+    }
+    if answer.none() {
+        assert!(!allowed, "claimed none, but {request:?} is allowed");
+    }
+}

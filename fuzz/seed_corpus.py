@@ -4,6 +4,7 @@
 policy_check:   every seed-corpus policy, once per check-input flag byte used by the oracle
 invoking_event: every events/*.json invokingEvent and ruleParameters string
 wildcard:       patterns from the seed policies against ARNs, one flag byte first
+symbolic:       every seed-corpus policy, with and without the log object, 16 sample bytes first
 Kept fuzz findings (tests/fixtures/fuzz/<target>/*) are copied in as well.
 """
 import glob
@@ -27,6 +28,8 @@ for case in cases:
     text = json.dumps(case["policy"]).encode()
     for flags in (0, 1, 5, 13, 37, 255):
         put("policy_check", bytes([flags]) + text)
+    for flags in (0, 1):
+        put("symbolic", bytes([flags]) + b"1111111111110001" + text)
     stack = [case["policy"]]
     while stack:
         v = stack.pop()
@@ -52,6 +55,6 @@ for path in sorted(glob.glob("events/*.json")):
         if isinstance(event.get(field), str):
             put("invoking_event", event[field].encode())
 
-for target in ("policy_check", "invoking_event", "wildcard"):
+for target in ("policy_check", "invoking_event", "wildcard", "symbolic"):
     for path in glob.glob(os.path.join("tests", "fixtures", "fuzz", target, "*")):
         put(target, open(path, "rb").read())

@@ -9,7 +9,7 @@
 # A crash lands in fuzz/artifacts/<target>/; keep it as tests/fixtures/fuzz/<target>/<name> so
 # `cargo test --test fuzz_regressions` replays it (see fuzz/README.md).
 
-FUZZ_TARGETS ?= policy_check invoking_event wildcard
+FUZZ_TARGETS ?= policy_check invoking_event wildcard symbolic
 FUZZ_SECONDS ?= 300
 FUZZ_MAX_LEN ?= 4096
 
@@ -22,7 +22,7 @@ fuzz: fuzz-corpus
 	@command -v cargo-fuzz >/dev/null || { echo "fuzz: run 'cargo install cargo-fuzz --locked' first"; exit 1; }
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
-	  dict=""; if [ $$t = policy_check ]; then dict="-dict=policy.dict"; fi; \
+	  dict=""; if [ $$t = policy_check ] || [ $$t = symbolic ]; then dict="-dict=policy.dict"; fi; \
 	  (cd fuzz && env -u CARGO_TARGET_DIR cargo fuzz run -s none $$t -- $$dict \
 	    -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAX_LEN) -timeout=10 -print_final_stats=1); \
 	done

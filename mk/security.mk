@@ -15,6 +15,10 @@ CARGO_DENY_STAMP   := $(TOOLS_DIR)/.cargo-deny-$(CARGO_DENY_VERSION)
 
 .PHONY: deny
 deny: $(CARGO_DENY_STAMP)
+	# cargo-deny reads `cargo metadata` for every platform, so crates that only other targets use
+	# (windows-sys, android_system_properties) must be in the local registry before it runs offline;
+	# `cargo fetch` without --target downloads them (crates.io is reachable, GitHub is not).
+	cargo fetch --locked
 	$(CARGO_DENY) --offline check licenses bans sources
 
 $(CARGO_DENY_STAMP):

@@ -9,7 +9,9 @@ mod fix;
 mod model;
 mod reach;
 
-pub use finding::{Compliance, Finding, FindingId, Report, Severity};
+pub use finding::{
+    Compliance, Decryptors, Finding, FindingId, Report, Scope, Severity, TrailReach, TrailScope,
+};
 pub use fix::{fix_policy, FixOutcome};
 
 use actions::{KmsActions, PatternMemo};
@@ -424,6 +426,8 @@ struct Checker<'a> {
     /// Which KMS actions each action pattern covers, shared by the lint and the event data
     /// store checks.
     actions: PatternMemo<'a>,
+    /// The scope summary, filled in by the reach analysis.
+    scope: Option<Scope>,
 }
 
 impl Checker<'_> {
@@ -530,7 +534,13 @@ impl Checker<'_> {
             self.event_data_store(eds);
         }
         self.lint_statements();
-        self.trail_scope();
+        let (encrypt, describe) = self.trail_scope();
+        let decrypt = self.decrypt_scope();
+        self.scope = Some(Scope {
+            encrypt,
+            describe,
+            decrypt,
+        });
         self.public_access();
     }
 
@@ -953,6 +963,7 @@ fn finish(mut findings: Vec<Finding>, input: &CheckInput) -> Report {
         },
         key: input.key_arn.clone(),
         findings,
+        scope: None,
     }
 }
 
@@ -963,9 +974,13 @@ pub fn check(policy: &Policy, input: &CheckInput) -> Report {
         input,
         findings: Vec::new(),
         actions: PatternMemo::default(),
+        scope: None,
     };
     c.run();
-    finish(c.findings, input)
+    let scope = c.scope.take();
+    let mut report = finish(c.findings, input);
+    report.scope = scope;
+    report
 }
 
 #[cfg(test)]

@@ -614,6 +614,17 @@ pub fn is_account_id(text: &str) -> bool {
     text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Checks that `text` is an AWS Organizations id: `o-` and 10 to 32 lowercase letters or digits
+/// (Organizations API Reference, "Organization": "^o-[a-z0-9]{10,32}$").
+pub fn is_organization_id(text: &str) -> bool {
+    text.strip_prefix("o-").is_some_and(|rest| {
+        (10..=32).contains(&rest.len())
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    })
+}
+
 /// The account component of an ARN, if it is a 12-digit account id.
 pub fn arn_account(arn: &str) -> Option<&str> {
     value::split_arn(arn)

@@ -47,6 +47,29 @@ pub fn human(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<()
     let n = report.findings.len();
     let noun = if n == 1 { "finding" } else { "findings" };
     writeln!(out, "{verdict} {} ({n} {noun})", report.key)?;
+    if let Some(scope) = &report.scope {
+        writeln!(
+            out,
+            "  CloudTrail may encrypt for: {}",
+            scope.encrypt.summary
+        )?;
+        writeln!(
+            out,
+            "  CloudTrail may describe the key for: {}",
+            scope.describe.summary
+        )?;
+        if !scope.decrypt.is_empty() {
+            let who: Vec<String> = scope
+                .decrypt
+                .iter()
+                .map(|d| match &d.witness {
+                    Some(w) => format!("{} ({}, e.g. {w})", d.principals, d.via),
+                    None => format!("{} ({})", d.principals, d.via),
+                })
+                .collect();
+            writeln!(out, "  can decrypt the trail logs: {}", who.join("; "))?;
+        }
+    }
     for f in &report.findings {
         let sev = match f.severity {
             Severity::Error => paint("error", "31", color),

@@ -777,6 +777,7 @@ mod tests {
             compliance: crate::checker::Compliance::NonCompliant,
             key: "k".into(),
             findings: vec![finding.clone(), finding.clone(), finding],
+            scope: None,
         };
         let a = annotation(&report);
         assert_eq!(a.chars().count(), MAX_ANNOTATION);

@@ -8,7 +8,9 @@
     clippy::panic
 )]
 
-use trailkey::checker::{check_text, CheckInput, Compliance, FindingId, Report, Severity, Trail};
+use trailkey::checker::{
+    check_text, CheckInput, Compliance, FindingId, Report, Severity, Trail, TrailReach,
+};
 
 const KEY: &str = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 const TRAIL: &str = "arn:aws:cloudtrail:us-east-1:111111111111:trail/management-events";
@@ -444,4 +446,110 @@ fn a_confused_deputy_comes_with_the_condition_to_add() {
         r.findings
     );
     assert_eq!(r.compliance, Compliance::Compliant, "{:#?}", r.findings);
+}
+
+// The scope summary: who the policy lets use the key, each answer with a witness.
+
+#[test]
+fn scope_of_the_main_page_policy_is_the_checked_trail_and_the_owner_account() {
+    // CloudTrail User Guide, "Configure AWS KMS key policies for CloudTrail": the aws:SourceArn
+    // condition limits CloudTrail's use of the key to the named trail.
+    let r = check_text(&policy(&[ENCRYPT]), &input());
+    let scope = r.scope.as_ref().expect("a scope");
+    assert_eq!(scope.encrypt.reach, TrailReach::CheckedTrails, "{scope:#?}");
+    assert_eq!(
+        scope.describe.reach,
+        TrailReach::CheckedTrails,
+        "{scope:#?}"
+    );
+    // The account root's kms:* grant delegates to IAM: the owner's principals, nobody else.
+    assert_eq!(scope.decrypt.len(), 1, "{scope:#?}");
+    let owner = &scope.decrypt[0];
+    assert_eq!(owner.principals, "account 111111111111");
+    assert_eq!(owner.via, "IAM delegation");
+    assert!(owner
+        .witness
+        .as_deref()
+        .is_some_and(|w| w.starts_with("arn:aws:iam::111111111111:")));
+}
+
+#[test]
+fn scope_of_an_unconditioned_grant_is_any_trail_with_a_witness() {
+    let stmt = r#"{"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:GenerateDataKey*", "Resource": "*"}"#;
+    let r = check_text(&policy(&[stmt]), &input());
+    let scope = r.scope.as_ref().expect("a scope");
+    assert_eq!(scope.encrypt.reach, TrailReach::AnyTrail, "{scope:#?}");
+    let w = scope.encrypt.witness.as_deref().expect("a witness trail");
+    assert!(
+        w.starts_with("arn:aws:cloudtrail:") && w.contains(":trail/"),
+        "{w}"
+    );
+    assert!(
+        !w.contains(":111111111111:"),
+        "the witness is untrusted: {w}"
+    );
+    assert!(scope
+        .encrypt
+        .summary
+        .starts_with("any trail in any account"));
+}
+
+#[test]
+fn scope_of_a_console_default_policy_is_the_owner_accounts_trails() {
+    // The encryption-context condition limits GenerateDataKey to the account's trails.
+    let stmt = r#"{"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:GenerateDataKey*", "Resource": "*",
+      "Condition": {"StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": "arn:aws:cloudtrail:*:111111111111:trail/*"}}}"#;
+    let r = check_text(&policy(&[stmt]), &input());
+    let scope = r.scope.as_ref().expect("a scope");
+    assert_eq!(
+        scope.encrypt.reach,
+        TrailReach::TrustedAccounts,
+        "{scope:#?}"
+    );
+    let w = scope.encrypt.witness.as_deref().unwrap();
+    assert!(w.contains(":111111111111:trail/") && w != TRAIL, "{w}");
+}
+
+#[test]
+fn scope_lists_anonymous_decryptors_of_a_public_grant() {
+    let stmt = r#"{"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}"#;
+    let r = check_text(&policy(&[ENCRYPT, stmt]), &input());
+    let scope = r.scope.as_ref().expect("a scope");
+    let classes: Vec<(&str, &str)> = scope
+        .decrypt
+        .iter()
+        .map(|d| (d.principals.as_str(), d.via.as_str()))
+        .collect();
+    assert!(
+        classes.contains(&("any other account", "key policy")),
+        "{classes:?}"
+    );
+    assert!(
+        classes.contains(&("anonymous", "key policy")),
+        "{classes:?}"
+    );
+    assert_eq!(r.compliance, Compliance::NonCompliant);
+}
+
+#[test]
+fn scope_is_absent_for_an_unreadable_policy() {
+    assert!(check_text("{", &input()).scope.is_none());
+}
+
+#[test]
+fn evaluation_time_decides_current_time_denies() {
+    // IAM User Guide, "AWS global condition context keys": aws:CurrentTime is "always included
+    // in the request context"; a Deny after a date starts to deny at that date.
+    let deny = r#"{"Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*",
+      "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2030-01-01T00:00:00Z"}}}"#;
+    let mut i = input();
+    i.evaluation_time = Some(1_893_456_000 - 86_400); // 2029-12-31
+    assert!(!ids(&check_text(&policy(&[ENCRYPT, deny]), &i)).contains(&FindingId::EncryptDenied));
+    i.evaluation_time = Some(1_893_456_000 + 86_400); // 2030-01-02
+    let r = check_text(&policy(&[ENCRYPT, deny]), &i);
+    assert!(
+        ids(&r).contains(&FindingId::EncryptDenied),
+        "{:#?}",
+        r.findings
+    );
 }

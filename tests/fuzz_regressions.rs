@@ -55,3 +55,8 @@ fn invoking_event_fixtures() {
 fn wildcard_fixtures() {
     replay("wildcard", oracles::wildcard);
 }
+
+#[test]
+fn symbolic_fixtures() {
+    replay("symbolic", oracles::symbolic);
+}

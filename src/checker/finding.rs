@@ -126,4 +126,64 @@ pub struct Report {
     pub key: String,
     /// Findings, most important first (suppressed ones removed).
     pub findings: Vec<Finding>,
+    /// Who the policy lets use the key; `None` when it was not analysed (an unreadable policy, a
+    /// trail without a key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
+}
+
+/// Who the key policy lets use the key, answered over every request (not only the checked
+/// ones), each answer with a witness the concrete engine allowed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scope {
+    /// The trails for which CloudTrail may call `kms:GenerateDataKey` (encrypt log files).
+    pub encrypt: TrailScope,
+    /// The trails for which CloudTrail may call `kms:DescribeKey`.
+    pub describe: TrailScope,
+    /// Who can call `kms:Decrypt` for the checked trails' log objects, by class of caller; empty
+    /// when no trail was checked.
+    pub decrypt: Vec<Decryptors>,
+}
+
+/// How far a CloudTrail grant reaches, from widest to narrowest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrailReach {
+    /// Every trail of every account.
+    AnyTrail,
+    /// Some trails of accounts outside the trusted ones (not all).
+    UntrustedAccounts,
+    /// Trails of trusted accounts beyond the checked trails.
+    TrustedAccounts,
+    /// Only the checked trails.
+    CheckedTrails,
+    /// No trail.
+    None,
+    /// The engine could not decide within its budget.
+    Undecided,
+}
+
+/// The trails one CloudTrail action is allowed for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrailScope {
+    /// How far the grant reaches.
+    pub reach: TrailReach,
+    /// One sentence.
+    pub summary: String,
+    /// A trail ARN it is allowed for (the widest class reached).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub witness: Option<String>,
+}
+
+/// A class of callers and whether they can decrypt the trails' logs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decryptors {
+    /// The class: `account 111122223333`, `any other account`, `anonymous`.
+    pub principals: String,
+    /// `key policy` (the key policy alone allows), `IAM delegation` (their IAM policies decide)
+    /// or `undecided`.
+    pub via: String,
+    /// A caller the concrete engine allowed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub witness: Option<String>,
 }

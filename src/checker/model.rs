@@ -519,3 +519,54 @@ pub(crate) fn outsider(
     );
     (r, account_var)
 }
+
+/// Whose `kms:Decrypt` of a trail's log objects the scope summary asks about.
+#[derive(Clone, Copy)]
+pub(crate) enum DecryptorClass<'a> {
+    /// A role (session) of this account.
+    Account(&'a str),
+    /// A role of any account outside `trusted`.
+    Other(&'a [String]),
+    /// An unauthenticated caller.
+    Anonymous,
+}
+
+/// `kms:Decrypt` of one of the trail's log objects by a caller of `class`, made through S3 or
+/// directly (whoever downloads the object may call KMS with its context); the caller's network,
+/// tags and organization are free. Returns the request and the caller-account variable.
+pub(crate) fn log_decryptor(
+    input: &CheckInput,
+    trail: &TrailParts,
+    storage: Storage<'_>,
+    class: DecryptorClass<'_>,
+) -> (SymRequest, Option<VarId>) {
+    let (mut r, account) = match class {
+        DecryptorClass::Anonymous => {
+            outsider(input, Outsider::Anonymous, "kms:Decrypt", &[], Vec::new())
+        }
+        DecryptorClass::Other(trusted) => {
+            outsider(input, Outsider::Role, "kms:Decrypt", trusted, Vec::new())
+        }
+        DecryptorClass::Account(a) => {
+            let mut r = base(input, SymPrincipal::Anonymous, "kms:Decrypt");
+            let name = r.var("caller role", DomainKind::regex(ROLE_NAME), false);
+            r.set("aws:principaltype", SymText::lit("AssumedRole"));
+            r.principal = SymPrincipal::Iam {
+                arn: SymText::lit(format!("arn:{}:iam::{a}:role/", input.partition())).then(name),
+                account: SymText::lit(a),
+                role_name: Some(SymText::var(name)),
+                is_root: false,
+            };
+            if let (Some(o), true) = (
+                &input.organization_id,
+                Some(a) == arn_account(&input.key_arn),
+            ) {
+                r.set("aws:principalorgid", SymText::lit(o.as_str()));
+            }
+            (r, None)
+        }
+    };
+    let s3 = log_object(&mut r, input, trail, storage);
+    context(&mut r, trail, s3);
+    (r, account)
+}

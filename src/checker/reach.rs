@@ -1,10 +1,12 @@
 //! Findings as answers to exact questions over sets of requests: does delivery work for *every*
 //! log object, and can *any* trail or principal outside the trusted accounts use the key?
 
-use super::model::{self, Outsider, Storage, TrailCall, TrailParts};
-use super::{Checker, Finding, FindingId, Severity, Trail, CLOUDTRAIL};
+use super::model::{self, DecryptorClass, Outsider, Storage, TrailCall, TrailParts};
+use super::{
+    Checker, Decryptors, Finding, FindingId, Severity, Trail, TrailReach, TrailScope, CLOUDTRAIL,
+};
 use crate::eval::symbolic::{solve, Answer, SymRequest, Undecided, Witness};
-use crate::eval::{Decision, Outcome, Request, RequestPrincipal};
+use crate::eval::{Decision, Outcome, Request, RequestPrincipal, Via};
 use crate::policy::{arn_account, is_account_id, PrincipalElement};
 
 /// KMS actions an outsider is probed for.
@@ -251,14 +253,110 @@ impl Checker<'_> {
         out
     }
 
-    /// CONFUSED_DEPUTY and SOURCE_UNSCOPED: which trails CloudTrail may use the key for.
-    pub(super) fn trail_scope(&mut self) {
+    /// The widest class of trails for which CloudTrail's `call` is allowed, with a witness
+    /// request. With `untrusted_only`, only whether a trail of an untrusted account is reached
+    /// (`None` when not).
+    fn reach_of(
+        &self,
+        call: TrailCall,
+        trusted: &[String],
+        untrusted_only: bool,
+    ) -> Result<Option<(TrailReach, Witness)>, Undecided> {
         let input = self.input;
-        let key = input.key_arn.clone();
-        let trusted = self.trusted(false);
         let untrusted = |r: &Request| {
             context_value(r, "aws:sourceaccount").is_some_and(|a| !trusted.iter().any(|t| t == a))
         };
+        let set = model::any_trail_request(input, call, trusted);
+        let inexact = || {
+            Undecided("a condition ties a free value to another request value; not every class of trails was covered".into())
+        };
+        let a = self.solve(&set, false, |r, d| d.is_allowed() && untrusted(r))?;
+        if let Some(w) = a.holds {
+            // Is it every untrusted trail?
+            let everyone = self
+                .solve(&set, false, |r, d| d.is_allowed() || !untrusted(r))
+                .is_ok_and(|b| b.all());
+            let reach = if everyone {
+                TrailReach::AnyTrail
+            } else {
+                TrailReach::UntrustedAccounts
+            };
+            return Ok(Some((reach, w)));
+        }
+        if !a.exact {
+            return Err(inexact());
+        }
+        if untrusted_only {
+            return Ok(None);
+        }
+        let checked: Vec<&str> = input.trails.iter().map(|t| t.arn.as_str()).collect();
+        let other = |r: &Request| {
+            !untrusted(r)
+                && context_value(r, "aws:sourcearn").is_some_and(|a| !checked.contains(&a))
+        };
+        let b = self.solve(&set, false, |r, d| d.is_allowed() && other(r))?;
+        if let Some(w) = b.holds {
+            return Ok(Some((TrailReach::TrustedAccounts, w)));
+        }
+        let c = self.solve(&set, false, |_, d| d.is_allowed())?;
+        if !(b.exact && c.exact) {
+            return Err(inexact());
+        }
+        Ok(c.holds.map(|w| (TrailReach::CheckedTrails, w)))
+    }
+
+    /// The scope entry for one reach answer.
+    fn trail_scope_entry(
+        &self,
+        answer: &Result<Option<(TrailReach, Witness)>, Undecided>,
+        trusted: &[String],
+    ) -> TrailScope {
+        let (reach, witness) = match answer {
+            Err(e) => {
+                return TrailScope {
+                    reach: TrailReach::Undecided,
+                    summary: format!("undecided: {}", e.0),
+                    witness: None,
+                }
+            }
+            Ok(None) => (TrailReach::None, None),
+            Ok(Some((reach, w))) => (
+                *reach,
+                context_value(&w.request, "aws:sourcearn").map(str::to_string),
+            ),
+        };
+        let e_g = witness
+            .as_deref()
+            .map(|w| format!(", e.g. {w}"))
+            .unwrap_or_default();
+        let summary = match reach {
+            TrailReach::AnyTrail => format!("any trail in any account{e_g}"),
+            TrailReach::UntrustedAccounts => format!(
+                "some trails of accounts outside the trusted ones ({}){e_g}",
+                trusted.join(", ")
+            ),
+            TrailReach::TrustedAccounts => format!(
+                "trails of the trusted accounts ({}) beyond the checked ones{e_g}",
+                trusted.join(", ")
+            ),
+            TrailReach::CheckedTrails => "only the checked trails".to_string(),
+            TrailReach::None | TrailReach::Undecided => "no trail".to_string(),
+        };
+        TrailScope {
+            reach,
+            summary,
+            witness,
+        }
+    }
+
+    /// CONFUSED_DEPUTY and SOURCE_UNSCOPED: which trails CloudTrail may use the key for. Returns
+    /// the scope of encryption and of DescribeKey.
+    pub(super) fn trail_scope(&mut self) -> (TrailScope, TrailScope) {
+        let input = self.input;
+        let key = input.key_arn.clone();
+        let trusted = self.trusted(false);
+        let encrypt = self.reach_of(TrailCall::Encrypt, &trusted, false);
+        let mut encrypt_scope = self.trail_scope_entry(&encrypt, &trusted);
         let mut reached = false;
         for (call, what) in [
             (TrailCall::Encrypt, "kms:GenerateDataKey"),
@@ -268,104 +366,153 @@ impl Checker<'_> {
             ),
             (TrailCall::Decrypt, "kms:Decrypt"),
         ] {
-            let set = model::any_trail_request(input, call, &trusted);
-            match self.solve(&set, false, |r, d| d.is_allowed() && untrusted(r)) {
+            let answer = if call == TrailCall::Encrypt {
+                encrypt.clone()
+            } else {
+                self.reach_of(call, &trusted, true)
+            };
+            match answer {
                 Err(e) => {
                     self.undecided(&key, &format!("whether a trail of an untrusted account can make CloudTrail call {what}"), &e);
                     reached = true;
                 }
-                Ok(a) => {
-                    if let Some(w) = &a.holds {
-                        let trail = context_value(&w.request, "aws:sourcearn")
-                            .unwrap_or("?")
-                            .to_string();
-                        // Is it every untrusted trail?
-                        let everyone = self
-                            .solve(&set, false, |r, d| d.is_allowed() || !untrusted(r))
-                            .is_ok_and(|b| b.all());
-                        let reach = if everyone {
-                            "any trail in any account".to_string()
-                        } else {
-                            "some trails of accounts outside the trusted ones".to_string()
-                        };
-                        let (severity, tail) = if input.event_data_stores.is_empty() {
-                            (Severity::Error, "")
-                        } else {
-                            (Severity::Warning, " (event data stores send no aws:SourceArn, so a grant that serves them cannot be limited by it)")
-                        };
-                        let message = format!(
-                            "{reach} can make CloudTrail call {what} with this key, e.g. trail {trail} ({}){tail}; trusted accounts: {}",
-                            values(w),
-                            trusted.join(", ")
-                        );
-                        let statement = blamed(&w.decision);
-                        let fix = self.source_arn_edit(statement.as_deref());
-                        self.finding(
-                            FindingId::ConfusedDeputy,
-                            severity,
-                            &key,
-                            statement,
-                            message,
-                        );
-                        if let (Some(f), Some(fix)) = (self.findings.last_mut(), fix) {
-                            f.fix = Some(fix);
-                        }
-                        reached = true;
-                        break;
-                    }
-                }
-            }
-        }
-        if !reached {
-            let set = model::any_trail_request(input, TrailCall::Describe, &trusted);
-            if let Ok(a) = self.solve(&set, false, |r, d| d.is_allowed() && untrusted(r)) {
-                if let Some(w) = &a.holds {
+                Ok(Some((reach @ (TrailReach::AnyTrail | TrailReach::UntrustedAccounts), w))) => {
                     let trail = context_value(&w.request, "aws:sourcearn")
                         .unwrap_or("?")
                         .to_string();
-                    let message = format!("a trail of an untrusted account can make CloudTrail call kms:DescribeKey with this key (only DescribeKey: it cannot encrypt or decrypt), e.g. trail {trail}");
+                    let reach_text = if reach == TrailReach::AnyTrail {
+                        "any trail in any account"
+                    } else {
+                        "some trails of accounts outside the trusted ones"
+                    };
+                    let (severity, tail) = if input.event_data_stores.is_empty() {
+                        (Severity::Error, "")
+                    } else {
+                        (Severity::Warning, " (event data stores send no aws:SourceArn, so a grant that serves them cannot be limited by it)")
+                    };
+                    let message = format!(
+                        "{reach_text} can make CloudTrail call {what} with this key, e.g. trail {trail} ({}){tail}; trusted accounts: {}",
+                        values(&w),
+                        trusted.join(", ")
+                    );
+                    let statement = blamed(&w.decision);
+                    let fix = self.source_arn_edit(statement.as_deref());
                     self.finding(
                         FindingId::ConfusedDeputy,
-                        Severity::Warning,
+                        severity,
                         &key,
-                        blamed(&w.decision),
+                        statement,
                         message,
                     );
+                    if let (Some(f), Some(fix)) = (self.findings.last_mut(), fix) {
+                        f.fix = Some(fix);
+                    }
+                    if call == TrailCall::EncryptOrganization {
+                        // Organization trails' log objects reach further than the others'.
+                        encrypt_scope = self.trail_scope_entry(&Ok(Some((reach, w))), &trusted);
+                    }
+                    reached = true;
+                    break;
                 }
+                Ok(_) => {}
+            }
+        }
+        let describe = self.reach_of(TrailCall::Describe, &trusted, false);
+        let describe_scope = self.trail_scope_entry(&describe, &trusted);
+        if !reached {
+            if let Ok(Some((TrailReach::AnyTrail | TrailReach::UntrustedAccounts, w))) = &describe {
+                let trail = context_value(&w.request, "aws:sourcearn")
+                    .unwrap_or("?")
+                    .to_string();
+                let message = format!("a trail of an untrusted account can make CloudTrail call kms:DescribeKey with this key (only DescribeKey: it cannot encrypt or decrypt), e.g. trail {trail}");
+                self.finding(
+                    FindingId::ConfusedDeputy,
+                    Severity::Warning,
+                    &key,
+                    blamed(&w.decision),
+                    message,
+                );
             }
         }
         if input.trails.is_empty() {
-            return;
+            return (encrypt_scope, describe_scope);
         }
         // SOURCE_UNSCOPED: trails of trusted accounts other than the checked ones.
-        let checked: Vec<&str> = input.trails.iter().map(|t| t.arn.as_str()).collect();
-        let set = model::any_trail_request(input, TrailCall::Encrypt, &trusted);
-        let other = |r: &Request| {
-            !untrusted(r)
-                && context_value(r, "aws:sourcearn").is_some_and(|a| !checked.contains(&a))
-        };
-        match self.solve(&set, false, |r, d| d.is_allowed() && other(r)) {
-            Ok(a) => {
-                if let Some(w) = &a.holds {
-                    let trail = context_value(&w.request, "aws:sourcearn")
-                        .unwrap_or("?")
-                        .to_string();
-                    let message = format!("CloudTrail may use this key for trails other than the checked ones, e.g. {trail}: limit the grant with aws:SourceArn (or kms:EncryptionContext:aws:cloudtrail:arn) to the trails that need it");
-                    self.finding(
-                        FindingId::SourceUnscoped,
-                        Severity::Warning,
-                        &key,
-                        blamed(&w.decision),
-                        message,
-                    );
-                }
-            }
-            Err(e) => self.undecided(
+        if let Ok(Some((TrailReach::TrustedAccounts, w))) = &encrypt {
+            let trail = context_value(&w.request, "aws:sourcearn")
+                .unwrap_or("?")
+                .to_string();
+            let message = format!("CloudTrail may use this key for trails other than the checked ones, e.g. {trail}: limit the grant with aws:SourceArn (or kms:EncryptionContext:aws:cloudtrail:arn) to the trails that need it");
+            self.finding(
+                FindingId::SourceUnscoped,
+                Severity::Warning,
                 &key,
-                "whether CloudTrail may use the key for other trails",
-                &e,
-            ),
+                blamed(&w.decision),
+                message,
+            );
         }
+        (encrypt_scope, describe_scope)
+    }
+
+    /// Who can decrypt the first checked trail's log objects: principals of each trusted
+    /// account, of any other account, and anonymous callers.
+    pub(super) fn decrypt_scope(&self) -> Vec<Decryptors> {
+        let input = self.input;
+        let Some(trail) = input.trails.first() else {
+            return Vec::new();
+        };
+        let parts = TrailParts::known(trail);
+        let storage = Storage::of(trail);
+        let trusted = self.trusted(true);
+        let mut classes: Vec<(String, DecryptorClass<'_>)> = trusted
+            .iter()
+            .map(|a| (format!("account {a}"), DecryptorClass::Account(a)))
+            .collect();
+        classes.push(("any other account".into(), DecryptorClass::Other(&trusted)));
+        classes.push(("anonymous".into(), DecryptorClass::Anonymous));
+        let mut out = Vec::new();
+        for (principals, class) in classes {
+            let (set, _) = model::log_decryptor(input, &parts, storage, class);
+            let other = |r: &Request| match (&class, &r.principal) {
+                (DecryptorClass::Other(t), RequestPrincipal::Iam(p)) => !t.contains(&p.account),
+                _ => true,
+            };
+            // The key policy alone first; then through the account's IAM policies.
+            let direct = self.solve(&set, false, |r, d| {
+                d.is_allowed() && d.via == Some(Via::KeyPolicy) && other(r)
+            });
+            let any = || self.solve(&set, false, |r, d| d.is_allowed() && other(r));
+            let entry = match direct {
+                Ok(a) if a.holds.is_some() => a.holds.map(|w| ("key policy", w)),
+                Ok(_) => match any() {
+                    Ok(a) => a.holds.map(|w| ("IAM delegation", w)),
+                    Err(e) => {
+                        out.push(Decryptors {
+                            principals,
+                            via: format!("undecided: {}", e.0),
+                            witness: None,
+                        });
+                        continue;
+                    }
+                },
+                Err(e) => {
+                    out.push(Decryptors {
+                        principals,
+                        via: format!("undecided: {}", e.0),
+                        witness: None,
+                    });
+                    continue;
+                }
+            };
+            if let Some((via, w)) = entry {
+                out.push(Decryptors {
+                    principals,
+                    via: via.to_string(),
+                    witness: Some(w.request.principal.display()),
+                });
+            }
+        }
+        out
     }
 
     /// PUBLIC_ACCESS: a principal of an untrusted account (its own IAM policies assumed to

@@ -77,9 +77,15 @@ pub struct CheckArgs {
     /// The key ARN.
     #[arg(long)]
     pub key_arn: String,
-    /// A trail that uses the key; optionally `ARN=BUCKET` to add the S3 encryption context.
+    /// A trail that uses the key; optionally `ARN=BUCKET` (the trail's bucket) or
+    /// `ARN=BUCKET/PREFIX` (and its S3 key prefix; `ARN=BUCKET/` for none). Without a prefix every
+    /// prefix is considered.
     #[arg(long = "trail-arn")]
     pub trail_arn: Vec<String>,
+    /// The trail (every `--trail-arn`) is an organization trail: member accounts' log objects
+    /// live under `AWSLogs/<organization id>/<account>/`.
+    #[arg(long)]
+    pub organization_trail: bool,
     /// A CloudTrail Lake event data store that uses the key.
     #[arg(long = "event-data-store-arn")]
     pub event_data_store_arn: Vec<String>,
@@ -115,6 +121,14 @@ pub struct Requirements {
     /// A finding id to suppress.
     #[arg(long)]
     pub suppress: Vec<String>,
+    /// The organization id (`o-...`) of the key's account: decides `aws:PrincipalOrgID` for its
+    /// principals and the organization trails' log path.
+    #[arg(long = "org-id")]
+    pub org_id: Option<String>,
+    /// Evaluate as of this time (`aws:CurrentTime`, `aws:EpochTime`): ISO 8601 or epoch
+    /// seconds; default now.
+    #[arg(long)]
+    pub at: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -90,10 +90,17 @@ fn check_input(a: &CheckArgs) -> Result<CheckInput, String> {
     }
     let mut input = CheckInput::new(a.key_arn.clone());
     for t in &a.trail_arn {
-        let (arn, bucket) = match t.split_once('=') {
-            Some((arn, b)) => (arn.to_string(), Some(b.to_string())),
-            None => (t.clone(), None),
+        let (arn, bucket, prefix) = match t.split_once('=') {
+            // Bucket names cannot contain `/`: what follows the first one is the S3 key prefix.
+            Some((arn, b)) => match b.split_once('/') {
+                Some((b, p)) => (arn.to_string(), Some(b.to_string()), Some(p.to_string())),
+                None => (arn.to_string(), Some(b.to_string()), None),
+            },
+            None => (t.clone(), None, None),
         };
+        if bucket.as_deref() == Some("") {
+            return Err(format!("--trail-arn: `{t}` names an empty bucket"));
+        }
         if !arn.contains(":cloudtrail:")
             || !arn.contains(":trail/")
             || trailkey::policy::arn_account(&arn).is_none()
@@ -105,7 +112,8 @@ fn check_input(a: &CheckArgs) -> Result<CheckInput, String> {
         input.trails.push(Trail {
             arn,
             bucket,
-            ..Default::default()
+            s3_key_prefix: prefix.map(|p| p.trim_end_matches('/').to_string()),
+            is_organization_trail: a.organization_trail,
         });
     }
     for e in &a.event_data_store_arn {
@@ -141,6 +149,20 @@ pub(crate) fn apply_requirements(
     input.allowed_accounts = r.allowed_account.clone();
     input.bucket_key = r.bucket_key;
     input.strict = r.strict;
+    if let Some(o) = &r.org_id {
+        if !trailkey::policy::is_organization_id(o) {
+            return Err(format!(
+                "--org-id: `{o}` is not an organization id (o- and 10 to 32 lowercase letters or digits)"
+            ));
+        }
+        input.organization_id = Some(o.clone());
+    }
+    if let Some(at) = &r.at {
+        let ms = trailkey::policy::value::parse_date(at).ok_or_else(|| {
+            format!("--at: `{at}` is not a time (ISO 8601, e.g. 2026-06-30T12:00:00Z, or epoch seconds)")
+        })?;
+        input.evaluation_time = Some(ms.div_euclid(1000));
+    }
     for s in &r.suppress {
         input.suppress.push(
             FindingId::from_name(s)
