@@ -15,6 +15,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use thiserror::Error;
 
+/// The loaded SDK configuration (region, credentials, endpoint, retries).
+pub use aws_config::SdkConfig;
+
 /// Retries and timeouts of every AWS client the binaries build ([`SdkSettings::load`]).
 ///
 /// The defaults are for the Config rule Lambda (300 s function timeout) and `trailkey scan`:
@@ -88,6 +91,43 @@ impl SdkSettings {
 /// The SDK configuration both binaries use: the environment's, with [`SdkSettings::default`].
 pub async fn load_sdk_config() -> aws_config::SdkConfig {
     SdkSettings::default().load().await
+}
+
+/// [`load_sdk_config`] with a named profile and Region (`trailkey scan --profile --region`);
+/// `None` keeps the environment's. Without any Region the error says how to give one.
+pub async fn load_sdk_config_for(
+    profile: Option<&str>,
+    region: Option<&str>,
+) -> Result<aws_config::SdkConfig, String> {
+    let mut loader =
+        SdkSettings::default().apply(aws_config::defaults(aws_config::BehaviorVersion::latest()));
+    if let Some(p) = profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(r) = region {
+        loader = loader.region(aws_config::Region::new(r.to_string()));
+    }
+    let conf = loader.load().await;
+    if conf.region().is_none() {
+        return Err(match profile {
+            Some(p) => format!(
+                "no AWS Region: profile `{p}` sets none (is it defined?); pass --region or set AWS_REGION"
+            ),
+            None => "no AWS Region: pass --region or set AWS_REGION".into(),
+        });
+    }
+    Ok(conf)
+}
+
+/// The account the credentials act in (`sts:GetCallerIdentity`).
+pub async fn caller_account(conf: &aws_config::SdkConfig) -> Result<String, AwsError> {
+    let out = aws_sdk_sts::Client::new(conf)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| sdk_err("sts:GetCallerIdentity", "*", display_err(&e)))?;
+    out.account
+        .ok_or_else(|| sdk_err("sts:GetCallerIdentity", "*", "no account in the reply"))
 }
 
 /// Counts HTTP attempts per AWS operation (`kms:GetKeyPolicy`, `sts:AssumeRole`), retries
@@ -266,7 +306,7 @@ impl AwsError {
 }
 
 /// A trail as `DescribeTrails` returns it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrailInfo {
     /// Trail ARN.
     pub arn: String,
@@ -276,6 +316,23 @@ pub struct TrailInfo {
     pub kms_key_id: Option<String>,
     /// The S3 bucket.
     pub bucket: Option<String>,
+    /// `S3KeyPrefix` (`None`: the trail has none).
+    pub s3_key_prefix: Option<String>,
+    /// `HomeRegion`: where the trail was created and where Config records it. A multi-region
+    /// trail is listed in every Region (a shadow trail) but lives here.
+    pub home_region: Option<String>,
+    /// `IsOrganizationTrail`.
+    pub is_organization_trail: bool,
+}
+
+/// The Region of a KMS key ARN (`arn:aws:kms:<region>:<account>:key/<id>`); `None` for a bare
+/// key id, which names a key in the caller's Region.
+pub fn key_region(key: &str) -> Option<&str> {
+    let mut parts = key.splitn(6, ':');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("arn"), Some(_), Some("kms"), Some(region)) if !region.is_empty() => Some(region),
+        _ => None,
+    }
 }
 
 /// An event data store and its key.
@@ -290,7 +347,13 @@ pub struct EventDataStoreInfo {
 /// The AWS calls the Config rule makes.
 #[async_trait]
 pub trait RuleAws: Send + Sync {
-    /// `kms:GetKeyPolicy` (PolicyName `default`) and `kms:DescribeKey`.
+    /// The Region the clients act in (the rule's Region), when known. Trails whose home Region
+    /// differs are shadow trails here: the rule deployed in their home Region evaluates them.
+    fn region(&self) -> Option<String> {
+        None
+    }
+    /// `kms:GetKeyPolicy` (PolicyName `default`) and `kms:DescribeKey`, in the key's own Region
+    /// (from its ARN): a key is only visible there.
     async fn key(&self, key_arn: &str) -> Result<KeyFacts, AwsError>;
     /// `cloudtrail:DescribeTrails` with shadow trails.
     async fn trails(&self) -> Result<Vec<TrailInfo>, AwsError>;
@@ -326,12 +389,14 @@ pub trait AssumeRole: Send + Sync {
 /// The real SDK clients, built once in `main`.
 #[derive(Debug, Clone)]
 pub struct SdkAws {
-    /// KMS.
+    /// KMS in the configured Region.
     pub kms: aws_sdk_kms::Client,
     /// CloudTrail.
     pub cloudtrail: aws_sdk_cloudtrail::Client,
     /// Config.
     pub config: aws_sdk_config::Client,
+    /// KMS clients for other Regions, built on first use (same credentials, retries, endpoint).
+    kms_other: Arc<Mutex<BTreeMap<String, aws_sdk_kms::Client>>>,
 }
 
 impl SdkAws {
@@ -341,6 +406,31 @@ impl SdkAws {
             kms: aws_sdk_kms::Client::new(conf),
             cloudtrail: aws_sdk_cloudtrail::Client::new(conf),
             config: aws_sdk_config::Client::new(conf),
+            kms_other: Arc::default(),
+        }
+    }
+
+    /// The KMS client for `key`'s Region: a multi-region trail's key lives in the trail's
+    /// bucket Region, which the scan or the rule's Region need not be.
+    fn kms_for(&self, key: &str) -> aws_sdk_kms::Client {
+        let here = self.kms.config().region().map(|r| r.as_ref().to_string());
+        match key_region(key) {
+            Some(region) if here.as_deref() != Some(region) => self
+                .kms_other
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(region.to_string())
+                .or_insert_with(|| {
+                    aws_sdk_kms::Client::from_conf(
+                        self.kms
+                            .config()
+                            .to_builder()
+                            .region(aws_sdk_kms::config::Region::new(region.to_string()))
+                            .build(),
+                    )
+                })
+                .clone(),
+            _ => self.kms.clone(),
         }
     }
 }
@@ -385,9 +475,16 @@ where
 
 #[async_trait]
 impl RuleAws for SdkAws {
+    fn region(&self) -> Option<String> {
+        self.cloudtrail
+            .config()
+            .region()
+            .map(|r| r.as_ref().to_string())
+    }
+
     async fn key(&self, key_arn: &str) -> Result<KeyFacts, AwsError> {
-        let policy = self
-            .kms
+        let kms = self.kms_for(key_arn);
+        let policy = kms
             .get_key_policy()
             .key_id(key_arn)
             .policy_name("default")
@@ -396,8 +493,7 @@ impl RuleAws for SdkAws {
             .map_err(|e| sdk_err("kms:GetKeyPolicy", key_arn, display_err(&e)))?
             .policy
             .ok_or_else(|| sdk_err("kms:GetKeyPolicy", key_arn, "no policy in the reply"))?;
-        let meta = self
-            .kms
+        let meta = kms
             .describe_key()
             .key_id(key_arn)
             .send()
@@ -454,6 +550,9 @@ impl RuleAws for SdkAws {
                     name: t.name.unwrap_or_default(),
                     kms_key_id: t.kms_key_id,
                     bucket: t.s3_bucket_name,
+                    s3_key_prefix: t.s3_key_prefix,
+                    home_region: t.home_region,
+                    is_organization_trail: t.is_organization_trail.unwrap_or(false),
                 })
             })
             .collect())

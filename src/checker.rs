@@ -419,6 +419,28 @@ pub fn unencrypted_trail_report(input: &CheckInput) -> Report {
     finish(findings, input)
 }
 
+/// The report for a key KMS says is deleted or in a state that refuses CloudTrail's calls
+/// (`NotFoundException`, `KMSInvalidStateException` from its own Region): CloudTrail cannot
+/// encrypt with it, whatever its policy says. Never suppressed: no policy makes it work.
+pub fn unusable_key_report(input: &CheckInput, reason: &str) -> Report {
+    Report {
+        compliance: Compliance::NonCompliant,
+        key: input.key_arn.clone(),
+        findings: vec![Finding {
+            id: FindingId::KeyNotEnabled,
+            severity: Severity::Error,
+            resource: input.key_arn.clone(),
+            statement: None,
+            message: format!(
+                "the key `{}` is deleted or not Enabled, so CloudTrail cannot encrypt with it (KMS: {reason})",
+                input.key_arn
+            ),
+            fix: None,
+        }],
+        scope: None,
+    }
+}
+
 struct Checker<'a> {
     policy: &'a Policy,
     input: &'a CheckInput,

@@ -84,6 +84,10 @@ struct Run<'a> {
     org: Option<(&'a dyn AssumeRole, String)>,
     params: RuleParameters,
     account: Option<String>,
+    /// The rule's Region ([`RuleAws::region`]).
+    region: Option<String>,
+    /// ARNs of the shadow trails seen (multi-region trails homed elsewhere).
+    shadows: std::collections::BTreeSet<String>,
     evaluations: Vec<Evaluation>,
     errors: Vec<AwsError>,
 }
@@ -209,6 +213,8 @@ impl Run<'_> {
                     None => self.trail_unencrypted(&item.resource_id, ordering),
                     Some(key) => {
                         let bucket = rule::optional_str(c, "s3BucketName")?.map(str::to_string);
+                        // Config omits null fields: no `s3KeyPrefix` is a trail without one.
+                        let prefix = rule::optional_str(c, "s3KeyPrefix")?.unwrap_or_default();
                         self.use_of_key(
                             TRAIL,
                             &item.resource_id,
@@ -216,7 +222,11 @@ impl Run<'_> {
                             Some(Trail {
                                 arn,
                                 bucket,
-                                ..Default::default()
+                                s3_key_prefix: Some(prefix.to_string()),
+                                is_organization_trail: rule::optional_bool(
+                                    c,
+                                    "isOrganizationTrail",
+                                )?,
                             }),
                             ordering,
                         )
@@ -262,23 +272,32 @@ impl Run<'_> {
         }
     }
 
+    /// Is this a shadow trail here (listed in this Region, living in another)? The rule
+    /// deployed in its home Region evaluates it, where Config records it.
+    fn shadow(&self, t: &TrailInfo) -> bool {
+        matches!((&t.home_region, &self.region), (Some(home), Some(here)) if home != here)
+    }
+
+    /// Is the key in another Region? Config records it there, and the rule deployed there
+    /// evaluates it as a resource; trails here still read it in its own Region.
+    fn key_elsewhere(&self, key: &str) -> bool {
+        matches!((crate::aws::key_region(key), &self.region), (Some(k), Some(here)) if k != here)
+    }
+
     /// Fills in the trails and event data stores that use the key.
     async fn users(&mut self, facts: &mut KeyFacts) {
         match self.aws.trails().await {
             Ok(trails) => {
-                facts.trails = dedup(trails)
+                let trails: Vec<TrailInfo> = dedup(trails)
                     .into_iter()
                     .filter(|t| {
                         t.kms_key_id
                             .as_deref()
                             .is_some_and(|k| same_key(k, &facts.key_arn))
                     })
-                    .map(|t| Trail {
-                        arn: t.arn,
-                        bucket: t.bucket,
-                        ..Default::default()
-                    })
                     .collect();
+                self.note_shadows(&trails);
+                facts.trails = trails.into_iter().map(trail_of).collect();
             }
             Err(e) => self.errors.push(e),
         }
@@ -310,12 +329,25 @@ impl Run<'_> {
         }
     }
 
-    /// One evaluation per trail and event data store using the key.
+    /// Remembers which of `trails` are shadow trails here.
+    fn note_shadows(&mut self, trails: &[TrailInfo]) {
+        let shadows: Vec<String> = trails
+            .iter()
+            .filter(|t| self.shadow(t))
+            .map(|t| t.arn.clone())
+            .collect();
+        self.shadows.extend(shadows);
+    }
+
+    /// One evaluation per trail (shadow trails excepted) and event data store using the key.
     fn user_evaluations(&mut self, facts: &KeyFacts, ordering: &str) {
         if facts.key_manager == "AWS" {
             return;
         }
         for t in &facts.trails {
+            if self.shadows.contains(&t.arn) {
+                continue;
+            }
             let mut one = facts.clone();
             one.trails = vec![t.clone()];
             one.event_data_stores.clear();
@@ -342,8 +374,11 @@ impl Run<'_> {
             }
         };
         let stores = self.event_data_stores().await;
+        self.note_shadows(&trails);
         for t in unencrypted_trails(&trails) {
-            self.trail_unencrypted(&t.name, ordering);
+            if !self.shadow(&t) {
+                self.trail_unencrypted(&t.name, ordering);
+            }
         }
         let mut users = users_by_key(&trails, &stores);
         if self.org.is_none() {
@@ -352,7 +387,7 @@ impl Run<'_> {
                 None => true,
                 Some(acct) => {
                     let why = format!("the key is in account {acct}; the rule deployed there covers it through expectedTrails");
-                    for t in &u.trails {
+                    for t in u.trails.iter().filter(|t| !self.shadows.contains(&t.arn)) {
                         let name = t.arn.rsplit('/').next().unwrap_or(&t.arn);
                         self.evaluations.push(na(TRAIL, name, &why, ordering));
                     }
@@ -360,6 +395,12 @@ impl Run<'_> {
                 }
             });
         }
+        // A key in another Region used only by shadow trails here: nothing to evaluate here.
+        users.retain(|key, u| {
+            !(self.key_elsewhere(key)
+                && u.event_data_stores.is_empty()
+                && u.trails.iter().all(|t| self.shadows.contains(&t.arn)))
+        });
         // Each key is read once, with bounded concurrency; results in key order.
         let this = &*self;
         let read: Vec<(String, Result<KeyFacts, AwsError>)> = stream::iter(users.keys().cloned())
@@ -377,18 +418,20 @@ impl Run<'_> {
                 (Ok(mut facts), Some(u)) => {
                     facts.trails = u.trails;
                     facts.event_data_stores = u.event_data_stores;
-                    self.evaluations.push(evaluate_key(
-                        &facts,
-                        key_id(&facts.key_arn),
-                        &self.params,
-                        ordering,
-                    ));
+                    if !self.key_elsewhere(&facts.key_arn) {
+                        self.evaluations.push(evaluate_key(
+                            &facts,
+                            key_id(&facts.key_arn),
+                            &self.params,
+                            ordering,
+                        ));
+                    }
                     self.user_evaluations(&facts, ordering);
                 }
                 // Deleted (or not Enabled): its users are NON_COMPLIANT, the key is not
                 // evaluated (scenario 19).
                 (Err(e), Some(u)) if e.key_unusable() => {
-                    for t in &u.trails {
+                    for t in u.trails.iter().filter(|t| !self.shadows.contains(&t.arn)) {
                         let name = t.arn.rsplit('/').next().unwrap_or(&t.arn);
                         self.evaluations.push(rule::evaluate_unusable_key(
                             TRAIL, name, &k, &e.message, ordering,
@@ -432,12 +475,8 @@ pub fn users_by_key(
 ) -> BTreeMap<String, KeyUsers> {
     let mut users: BTreeMap<String, KeyUsers> = BTreeMap::new();
     for t in dedup(trails.to_vec()) {
-        if let Some(k) = t.kms_key_id {
-            users.entry(k).or_default().trails.push(Trail {
-                arn: t.arn,
-                bucket: t.bucket,
-                ..Default::default()
-            });
+        if let Some(k) = t.kms_key_id.clone() {
+            users.entry(k).or_default().trails.push(trail_of(t));
         }
     }
     for s in stores {
@@ -450,6 +489,17 @@ pub fn users_by_key(
         }
     }
     users
+}
+
+/// The checker's view of a listed trail. `DescribeTrails` omits `S3KeyPrefix` when the trail
+/// has none, so a missing prefix is the empty one (known), not an unknown one.
+pub fn trail_of(t: TrailInfo) -> Trail {
+    Trail {
+        arn: t.arn,
+        bucket: t.bucket,
+        s3_key_prefix: Some(t.s3_key_prefix.unwrap_or_default()),
+        is_organization_trail: t.is_organization_trail,
+    }
 }
 
 fn dedup(mut trails: Vec<TrailInfo>) -> Vec<TrailInfo> {
@@ -511,6 +561,8 @@ pub async fn handle(
         org,
         params,
         account: event.account_id.clone(),
+        region: aws.region(),
+        shadows: std::collections::BTreeSet::new(),
         evaluations: Vec::new(),
         errors: Vec::new(),
     };

@@ -592,6 +592,25 @@ pub fn optional_str<'a>(
     }
 }
 
+/// An optional boolean of a configuration item's `configuration`: absent or `null` is `false`;
+/// another type is an error naming the JSON pointer.
+pub fn optional_bool(configuration: &Value, name: &str) -> Result<bool, RuleError> {
+    let Some(map) = configuration.as_object() else {
+        return Err(RuleError::InvokingEvent {
+            path: "/configurationItem/configuration".into(),
+            problem: "expected an object".into(),
+        });
+    };
+    match map.get(name) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(RuleError::InvokingEvent {
+            path: format!("/configurationItem/configuration/{name}"),
+            problem: "not a boolean".into(),
+        }),
+    }
+}
+
 /// Statuses for which the resource is gone from scope.
 pub fn is_out_of_scope(status: &str, left_scope: bool) -> bool {
     left_scope

@@ -32,10 +32,15 @@ struct Fake {
     fail_once: Mutex<Vec<String>>,
     batches: Mutex<Vec<Vec<Evaluation>>>,
     key_reads: Mutex<Vec<String>>,
+    /// The rule's Region (`None`: unknown, every trail is evaluated).
+    region: Option<String>,
 }
 
 #[async_trait]
 impl RuleAws for Fake {
+    fn region(&self) -> Option<String> {
+        self.region.clone()
+    }
     async fn key(&self, key_arn: &str) -> Result<KeyFacts, AwsError> {
         self.key_reads.lock().unwrap().push(key_arn.to_string());
         self.keys.get(key_arn).cloned().unwrap_or_else(|| {
@@ -199,6 +204,7 @@ fn t1() -> TrailInfo {
         name: "management-events".into(),
         kms_key_id: Some(K1.into()),
         bucket: Some("trailkey-logs-111111111111".into()),
+        ..Default::default()
     }
 }
 
@@ -406,6 +412,56 @@ async fn scenario_09_oversized_item_is_fetched_from_config_history() {
         .all(|e| e.ordering_timestamp == "2024-06-10T08:00:00.000Z"));
 }
 
+/// CloudTrail User Guide, "Receiving CloudTrail log files from multiple Regions": a multi-region
+/// trail is listed in every Region as a shadow trail, but Config records it once, in its home
+/// Region. The rule in eu-west-1 neither evaluates the us-east-1 trail nor the us-east-1 key
+/// (the rule there does) and never reads that key with an eu-west-1 client.
+#[tokio::test]
+async fn periodic_run_in_another_region_leaves_shadow_trails_and_their_keys_to_their_home_region() {
+    let mut f = fake("k1-compliant");
+    f.region = Some("eu-west-1".into());
+    f.trails[0].home_region = Some("us-east-1".into());
+    let evals = run(&f, "10-periodic.json").await.unwrap();
+    assert_eq!(summary(&evals), vec![]);
+    assert!(f.key_reads.lock().unwrap().is_empty());
+}
+
+/// A trail homed here whose bucket, and so key, is in another Region ("the KMS key and the S3
+/// bucket must be in the same AWS Region", CloudTrail User Guide): the trail is evaluated here,
+/// the key (read in its own Region by the SDK client) is evaluated by the rule there.
+#[tokio::test]
+async fn periodic_run_evaluates_a_home_trail_whose_key_is_in_another_region() {
+    let mut f = fake("k1-compliant");
+    f.region = Some("eu-west-1".into());
+    f.trails[0].home_region = Some("eu-west-1".into());
+    let evals = run(&f, "10-periodic.json").await.unwrap();
+    assert_eq!(
+        summary(&evals),
+        vec![s("AWS::CloudTrail::Trail", "management-events", "COMPLIANT")]
+    );
+    assert_eq!(f.key_reads.lock().unwrap().as_slice(), [K1.to_string()]);
+}
+
+/// In its home Region the same multi-region trail is evaluated as always.
+#[tokio::test]
+async fn periodic_run_in_the_home_region_evaluates_the_trail_and_its_key() {
+    let mut f = fake("k1-compliant");
+    f.region = Some("us-east-1".into());
+    f.trails[0].home_region = Some("us-east-1".into());
+    let evals = run(&f, "10-periodic.json").await.unwrap();
+    assert_eq!(
+        summary(&evals),
+        vec![
+            s(
+                "AWS::KMS::Key",
+                "1234abcd-12ab-34cd-56ef-1234567890ab",
+                "COMPLIANT"
+            ),
+            s("AWS::CloudTrail::Trail", "management-events", "COMPLIANT"),
+        ]
+    );
+}
+
 #[tokio::test]
 async fn scenario_10_periodic_run_evaluates_trails_and_keys_reading_each_key_once() {
     let mut f = fake("k1-compliant");
@@ -414,6 +470,7 @@ async fn scenario_10_periodic_run_evaluates_trails_and_keys_reading_each_key_onc
         name: "second".into(),
         kms_key_id: Some(K1.into()),
         bucket: None,
+        ..Default::default()
     });
     f.trails.push(t1()); // shadow-trail duplicate
     let evals = run(&f, "10-periodic.json").await.unwrap();
@@ -528,6 +585,7 @@ fn org(fail: bool) -> (Org, Arc<Fake>, Arc<Fake>) {
             name: "management-events".into(),
             kms_key_id: Some(K1.into()),
             bucket: Some("trailkey-logs-222222222222".into()),
+            ..Default::default()
         }],
         ..Fake::default()
     });
@@ -636,6 +694,7 @@ async fn periodic_sweep_puts_in_batches_of_at_most_100() {
             name: format!("t{i:03}"),
             kms_key_id: None,
             bucket: None,
+            ..Default::default()
         })
         .collect();
     let evals = run(&f, "10-periodic.json").await.unwrap();
@@ -662,6 +721,7 @@ async fn unreadable_key_puts_what_was_decided_then_fails_naming_key_and_permissi
         name: "plain".into(),
         kms_key_id: None,
         bucket: None,
+        ..Default::default()
     });
     f.keys.insert(
         K1.into(),

@@ -22,12 +22,27 @@ pub enum Command {
     Fix(CheckArgs),
     /// Read-only assessment of a live account and Region (AWS profile, region, AWS_ENDPOINT_URL).
     Scan(ScanArgs),
-    /// Run the Config rule handler on event files with real SDK clients; print the evaluations put.
+    /// Run the Config rule handler on event files with real SDK clients; print the evaluations put
+    /// (exit 0 all compliant, 1 any NON_COMPLIANT, 2 an event failed).
     Replay(ReplayArgs),
+}
+
+/// Which AWS account and Region to talk to (else the environment's, as the AWS CLI does).
+#[derive(Debug, Args)]
+pub struct AwsArgs {
+    /// Named profile from the AWS config and credentials files.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Region to scan (its trails, shadow trails included; every key is read in its own Region).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
+    /// Profile and Region.
+    #[command(flatten)]
+    pub aws: AwsArgs,
     /// Readers, accounts, Bucket Key.
     #[command(flatten)]
     pub requirements: Requirements,
@@ -48,6 +63,12 @@ pub struct ReplayArgs {
     /// AWS Config rule events (the Lambda payload).
     #[arg(required = true)]
     pub events: Vec<PathBuf>,
+    /// Profile and Region (the rule's Region).
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Evaluate and print, but put nothing to Config.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Set the rule parameter `checkEventDataStores` to `false` in every event.
     #[arg(long)]
     pub no_event_data_stores: bool,

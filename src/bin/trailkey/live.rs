@@ -1,15 +1,23 @@
 //! `scan` and `replay`: the commands that talk to AWS (through `trailkey::aws`).
 
-use crate::args::{CheckFormat, ReplayArgs, ScanArgs};
+use crate::args::{AwsArgs, CheckFormat, ReplayArgs, ScanArgs};
 use serde_json::json;
 use std::io::{IsTerminal, Write};
-use trailkey::aws::{CallCounts, RuleAws, SdkAssumeRole, SdkAws};
+use trailkey::aws::{
+    AssumeRole, AwsError, CallCounts, EventDataStoreInfo, RuleAws, SdkAssumeRole, SdkAws, TrailInfo,
+};
+use trailkey::rule::{ApiConfigurationItem, EvaluationCompliance, Evaluation, KeyFacts};
 use trailkey::checker::{check_text, CheckInput, Compliance, Report};
 use trailkey::report::{render, Format};
 
-async fn clients(counts: &CallCounts) -> (SdkAws, SdkAssumeRole) {
-    let conf = counts.instrument(&trailkey::aws::load_sdk_config().await);
-    (SdkAws::new(&conf), SdkAssumeRole::new(&conf))
+async fn clients(
+    counts: &CallCounts,
+    a: &AwsArgs,
+) -> Result<(trailkey::aws::SdkConfig, SdkAws, SdkAssumeRole), String> {
+    let conf = trailkey::aws::load_sdk_config_for(a.profile.as_deref(), a.region.as_deref())
+        .await
+        .map(|c| counts.instrument(&c))?;
+    Ok((conf.clone(), SdkAws::new(&conf), SdkAssumeRole::new(&conf)))
 }
 
 /// `--call-counts`: one JSON line on stderr, `{"aws_calls": {"kms:GetKeyPolicy": N, ..}}`.
@@ -19,21 +27,41 @@ fn print_counts(enabled: bool, counts: &CallCounts) {
     }
 }
 
+/// A key `scan` did not check because another account owns it.
+struct OtherAccountKey {
+    key: String,
+    account: String,
+    trails: Vec<String>,
+}
+
 /// Exit 0 compliant, 1 non-compliant, 2 when anything could not be read.
 pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
     // Validate the options before any AWS call.
     crate::apply_requirements(&a.requirements, &mut CheckInput::new(""))?;
     let counts = CallCounts::new();
-    let (aws, _) = clients(&counts).await;
-    let mut errors: Vec<(String, String)> = Vec::new();
-    let trails = aws.trails().await.map_err(|e| e.to_string())?;
+    let (conf, aws, _) = clients(&counts, &a.aws).await?;
+    let region = aws.region().unwrap_or_default();
+    let account = trailkey::aws::caller_account(&conf).await.map_err(|e| {
+        let who = a
+            .aws
+            .profile
+            .as_deref()
+            .map(|p| format!("profile `{p}`"))
+            .unwrap_or_else(|| "the environment's credentials".into());
+        format!("cannot tell which account {who} acts in: {e}")
+    })?;
+    let mut errors: Vec<(String, Vec<String>, String)> = Vec::new();
+    let trails = aws
+        .trails()
+        .await
+        .map_err(|e| format!("{e} (account {account}, Region {region})"))?;
     let stores = if a.no_event_data_stores {
         Vec::new()
     } else {
         match aws.event_data_stores().await {
             Ok(s) => s,
             Err(e) => {
-                errors.push(("*".into(), e.to_string()));
+                errors.push(("*".into(), Vec::new(), e.to_string()));
                 Vec::new()
             }
         }
@@ -47,6 +75,7 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
         unencrypted.push(trailkey::checker::unencrypted_trail_report(&input));
     }
     let users = trailkey::handler::users_by_key(&trails, &stores);
+    let mut other_account: Vec<OtherAccountKey> = Vec::new();
     let progress = (std::io::stderr().is_terminal() && users.len() > 20)
         .then(|| indicatif::ProgressBar::new(users.len() as u64));
     let mut reports: Vec<(Report, Vec<String>)> = Vec::new();
@@ -54,51 +83,86 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
         if let Some(p) = &progress {
             p.inc(1);
         }
+        let resources: Vec<String> = u
+            .trails
+            .iter()
+            .map(|t| t.arn.clone())
+            .chain(u.event_data_stores.iter().cloned())
+            .collect();
+        // A key in another account (an organization trail's, seen from a member account): its
+        // owner's scan checks it.
+        if let Some(owner) = trailkey::policy::arn_account(&key).filter(|o| *o != account) {
+            other_account.push(OtherAccountKey {
+                key: key.clone(),
+                account: owner.to_string(),
+                trails: resources,
+            });
+            continue;
+        }
+        let mut input = CheckInput::new(key.clone());
+        crate::apply_requirements(&a.requirements, &mut input)?;
         let facts = match aws.key(&key).await {
             Ok(f) => f,
+            // Deleted or not usable in its own Region: a finding on what uses it, as the
+            // Config rule reports it.
+            Err(e) if e.key_unusable() => {
+                reports.push((
+                    trailkey::checker::unusable_key_report(&input, &e.message),
+                    resources,
+                ));
+                continue;
+            }
             Err(e) => {
-                errors.push((key, e.to_string()));
+                errors.push((key, resources, e.to_string()));
                 continue;
             }
         };
-        let mut input = CheckInput::new(facts.key_arn.clone());
-        crate::apply_requirements(&a.requirements, &mut input)?;
+        input.key_arn = facts.key_arn.clone();
         input.trails = u.trails;
         input.event_data_stores = u.event_data_stores;
         input.key_state = facts.key_state;
         input.key_spec = facts.key_spec;
-        let resources = input
-            .trails
-            .iter()
-            .map(|t| t.arn.clone())
-            .chain(input.event_data_stores.iter().cloned())
-            .collect();
         reports.push((check_text(&facts.policy, &input), resources));
     }
     if let Some(p) = progress {
         p.finish_and_clear();
     }
-    let compliant = reports
+    let all_reports = || reports.iter().map(|(r, _)| r).chain(&unencrypted);
+    let verdict = if all_reports().any(|r| r.compliance == Compliance::NonCompliant) {
+        "NON_COMPLIANT"
+    } else if !errors.is_empty() {
+        // Never COMPLIANT when something could not be read.
+        "UNKNOWN"
+    } else {
+        "COMPLIANT"
+    };
+    let mut not_checked: Vec<String> = other_account
         .iter()
-        .map(|(r, _)| r)
-        .chain(&unencrypted)
-        .all(|r| r.compliance == Compliance::Compliant);
+        .map(|o| {
+            format!(
+                "{}: key owned by {} (scan that account)",
+                o.trails.join(", "),
+                o.account
+            )
+        })
+        .collect();
+    if a.no_event_data_stores {
+        not_checked.push("event data stores (--no-event-data-stores)".into());
+    }
     let mut out = std::io::stdout().lock();
     let w = |e: std::io::Error| format!("cannot write output: {e}");
     match a.format {
         CheckFormat::Json => {
-            let v = json!({
-                "compliance": if compliant { "COMPLIANT" } else { "NON_COMPLIANT" },
-                "reports": reports.iter().map(|(r, res)| json!({"key": r.key, "compliance": r.compliance, "resources": res, "findings": r.findings})).collect::<Vec<_>>(),
+            let mut v = json!({
+                "scanned": {"account": account, "region": region, "trails": trails.len(), "event_data_stores": stores.len(), "keys": reports.len() + errors.iter().filter(|e| e.0 != "*").count() + other_account.len()},
+                "compliance": verdict,
+                "reports": reports.iter().map(|(r, res)| json!({"key": r.key, "compliance": r.compliance, "resources": res, "findings": r.findings, "scope": r.scope})).collect::<Vec<_>>(),
                 "unencrypted_trails": unencrypted.iter().map(|r| json!({"trail": r.key, "compliance": r.compliance, "findings": r.findings})).collect::<Vec<_>>(),
-                "errors": errors.iter().map(|(k, m)| json!({"key": k, "message": m})).collect::<Vec<_>>(),
+                "other_account_keys": other_account.iter().map(|o| json!({"key": o.key, "account": o.account, "resources": o.trails})).collect::<Vec<_>>(),
+                "errors": errors.iter().map(|(k, res, m)| json!({"key": k, "resources": res, "message": m})).collect::<Vec<_>>(),
             });
-            let mut v = v;
-            if let (true, Some(obj)) = (a.no_event_data_stores, v.as_object_mut()) {
-                obj.insert(
-                    "not_checked".into(),
-                    json!(["event data stores (--no-event-data-stores)"]),
-                );
+            if let (false, Some(obj)) = (not_checked.is_empty(), v.as_object_mut()) {
+                obj.insert("not_checked".into(), json!(not_checked));
             }
             writeln!(
                 out,
@@ -108,11 +172,7 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
             .map_err(w)?;
         }
         CheckFormat::Sarif => {
-            let all: Vec<Report> = reports
-                .iter()
-                .map(|(r, _)| r.clone())
-                .chain(unencrypted.iter().cloned())
-                .collect();
+            let all: Vec<Report> = all_reports().cloned().collect();
             writeln!(
                 out,
                 "{}",
@@ -122,38 +182,248 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
         }
         CheckFormat::Human => {
             let color = std::io::stdout().is_terminal();
-            for r in reports.iter().map(|(r, _)| r).chain(&unencrypted) {
+            let keys: std::collections::BTreeSet<&str> = trails
+                .iter()
+                .filter_map(|t| t.kms_key_id.as_deref())
+                .collect();
+            writeln!(
+                out,
+                "scanned account {account} in {region}: {} trails ({} encrypted), {} event data stores, {} keys",
+                trailkey::handler::unencrypted_trails(&trails).len()
+                    + trailkey::handler::users_by_key(&trails, &[])
+                        .values()
+                        .map(|u| u.trails.len())
+                        .sum::<usize>(),
+                trailkey::handler::users_by_key(&trails, &[])
+                    .values()
+                    .map(|u| u.trails.len())
+                    .sum::<usize>(),
+                stores.len(),
+                keys.len().max(reports.len() + other_account.len())
+            )
+            .map_err(w)?;
+            for r in all_reports() {
                 render(r, Format::Human, color, &mut out).map_err(w)?;
             }
-            if reports.is_empty() && unencrypted.is_empty() {
+            if reports.is_empty() && unencrypted.is_empty() && other_account.is_empty() {
                 writeln!(
                     out,
-                    "no trail or event data store in this account and Region uses a KMS key"
+                    "no trail or event data store in account {account}, Region {region} uses a KMS key"
                 )
                 .map_err(w)?;
             }
+            summary_table(&mut out, &reports, &unencrypted, &other_account, &errors).map_err(w)?;
+            writeln!(out, "overall: {verdict}").map_err(w)?;
         }
     }
     print_counts(a.call_counts, &counts);
-    if a.no_event_data_stores {
-        eprintln!("trailkey: event data stores were not checked (--no-event-data-stores)");
+    for n in &not_checked {
+        eprintln!("trailkey: not checked: {n}");
     }
-    for (k, m) in &errors {
-        eprintln!("trailkey: could not read `{k}`: {m}");
+    for (k, res, m) in &errors {
+        if res.is_empty() {
+            eprintln!("trailkey: could not read `{k}`: {m}");
+        } else {
+            eprintln!(
+                "trailkey: could not read `{k}` (used by {}): {m}",
+                res.join(", ")
+            );
+        }
     }
-    Ok(if !errors.is_empty() {
-        2
-    } else if compliant {
-        0
-    } else {
-        1
+    Ok(match verdict {
+        _ if !errors.is_empty() => 2,
+        "COMPLIANT" => 0,
+        _ => 1,
     })
 }
 
-/// Prints the evaluations put for each event, as one JSON array.
+fn compliance_str(c: Compliance) -> &'static str {
+    match c {
+        Compliance::Compliant => "COMPLIANT",
+        Compliance::NonCompliant => "NON_COMPLIANT",
+    }
+}
+
+/// The Sid of the statement(s) a fix adds, `-` when none.
+fn fix_hint(fix: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match fix {
+        Value::String(s) if !s.is_empty() => s.clone(),
+        Value::Object(o) => match (o.get("Sid"), o.get("Statement")) {
+            (Some(Value::String(sid)), _) if !sid.is_empty() => sid.clone(),
+            (_, Some(inner)) => fix_hint(inner),
+            _ => "(statement without Sid)".into(),
+        },
+        Value::Array(a) => {
+            let sids: Vec<String> = a.iter().map(fix_hint).filter(|s| s != "-").collect();
+            if sids.is_empty() {
+                "-".into()
+            } else {
+                sids.join(", ")
+            }
+        }
+        _ => "-".into(),
+    }
+}
+
+/// The closing table of `scan`: resource | key | verdict | first finding | fix.
+fn summary_table(
+    out: &mut impl Write,
+    reports: &[(Report, Vec<String>)],
+    unencrypted: &[Report],
+    other_account: &[OtherAccountKey],
+    errors: &[(String, Vec<String>, String)],
+) -> std::io::Result<()> {
+    let short = |arn: &str| arn.rsplit(['/', ':']).next().unwrap_or(arn).to_string();
+    let mut rows: Vec<[String; 5]> = Vec::new();
+    let first = |r: &Report| -> (String, String) {
+        r.findings
+            .first()
+            .map(|f| {
+                (
+                    f.id.to_string(),
+                    f.fix.as_ref().map(fix_hint).unwrap_or_else(|| "-".into()),
+                )
+            })
+            .unwrap_or_else(|| ("-".into(), "-".into()))
+    };
+    for (r, res) in reports {
+        let (f, fix) = first(r);
+        for resource in res {
+            rows.push([
+                short(resource),
+                short(&r.key),
+                compliance_str(r.compliance).into(),
+                f.clone(),
+                fix.clone(),
+            ]);
+        }
+    }
+    for r in unencrypted {
+        let (f, _) = first(r);
+        rows.push([
+            short(&r.key),
+            "-".into(),
+            compliance_str(r.compliance).into(),
+            f,
+            "set the trail's KmsKeyId".into(),
+        ]);
+    }
+    for o in other_account {
+        for t in &o.trails {
+            rows.push([
+                short(t),
+                short(&o.key),
+                "NOT_CHECKED".into(),
+                format!("key owned by {}", o.account),
+                "scan that account".into(),
+            ]);
+        }
+    }
+    for (k, res, m) in errors {
+        let m: String = m.chars().take(60).collect();
+        for resource in res {
+            rows.push([
+                short(resource),
+                short(k),
+                "UNKNOWN".into(),
+                m.clone(),
+                "-".into(),
+            ]);
+        }
+    }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let header = ["resource", "key", "verdict", "first finding", "fix"];
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    writeln!(out)?;
+    let line = |cells: [&str; 5]| -> String {
+        cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join(" | ")
+            .trim_end()
+            .to_string()
+    };
+    writeln!(out, "{}", line(header))?;
+    for row in &rows {
+        writeln!(out, "{}", line(row.each_ref().map(String::as_str)))?;
+    }
+    Ok(())
+}
+
+/// `replay --dry-run`: every read goes to AWS, `PutEvaluations` goes nowhere (and so cannot
+/// fail).
+struct DryRun(Box<dyn RuleAws>);
+
+#[async_trait::async_trait]
+impl RuleAws for DryRun {
+    fn region(&self) -> Option<String> {
+        self.0.region()
+    }
+    async fn key(&self, key_arn: &str) -> Result<KeyFacts, AwsError> {
+        self.0.key(key_arn).await
+    }
+    async fn trails(&self) -> Result<Vec<TrailInfo>, AwsError> {
+        self.0.trails().await
+    }
+    async fn event_data_stores(&self) -> Result<Vec<EventDataStoreInfo>, AwsError> {
+        self.0.event_data_stores().await
+    }
+    async fn latest_item(
+        &self,
+        resource_type: &str,
+        resource_id: &str,
+    ) -> Result<ApiConfigurationItem, AwsError> {
+        self.0.latest_item(resource_type, resource_id).await
+    }
+    async fn put_evaluations(
+        &self,
+        _evaluations: &[Evaluation],
+        _result_token: &str,
+    ) -> Result<Vec<Evaluation>, AwsError> {
+        Ok(Vec::new())
+    }
+}
+
+/// `replay --dry-run` in organization mode: the assumed role's clients put nothing either.
+struct DryAssume(SdkAssumeRole);
+
+#[async_trait::async_trait]
+impl AssumeRole for DryAssume {
+    async fn assume(
+        &self,
+        account: &str,
+        partition: &str,
+        role_name: &str,
+    ) -> Result<Box<dyn RuleAws>, AwsError> {
+        let inner = self.0.assume(account, partition, role_name).await?;
+        Ok(Box::new(DryRun(inner)))
+    }
+}
+
+/// Prints the evaluations put (or, with `--dry-run`, made) for each event, as one JSON array.
+/// Exit 0 all compliant, 1 any NON_COMPLIANT, 2 an event failed.
 pub async fn replay(a: &ReplayArgs) -> Result<u8, String> {
     let counts = CallCounts::new();
-    let (aws, assumer) = clients(&counts).await;
+    let (_, sdk, sdk_assumer) = clients(&counts, &a.aws).await?;
+    let (aws, assumer): (Box<dyn RuleAws>, Box<dyn AssumeRole>) = if a.dry_run {
+        (
+            Box::new(DryRun(Box::new(sdk))),
+            Box::new(DryAssume(sdk_assumer)),
+        )
+    } else {
+        (Box::new(sdk), Box::new(sdk_assumer))
+    };
+    let mut non_compliant = false;
     let mut all = Vec::new();
     let mut failed = false;
     for path in &a.events {
@@ -167,8 +437,9 @@ pub async fn replay(a: &ReplayArgs) -> Result<u8, String> {
                     .map_err(|e| format!("{}: ruleParameters: {e}", path.display()))?,
             );
         }
-        match trailkey::handler::handle(&aws, &assumer, &event).await {
+        match trailkey::handler::handle(aws.as_ref(), assumer.as_ref(), &event).await {
             Ok(evals) => all.extend(evals.into_iter().map(|e| {
+                non_compliant |= e.compliance == EvaluationCompliance::NonCompliant;
                 json!({
                     "event": path.display().to_string(),
                     "ComplianceResourceType": e.resource_type,
@@ -186,7 +457,16 @@ pub async fn replay(a: &ReplayArgs) -> Result<u8, String> {
     }
     println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
     print_counts(a.call_counts, &counts);
-    Ok(if failed { 2 } else { 0 })
+    if a.dry_run {
+        eprintln!("trailkey: dry run: nothing was put to Config");
+    }
+    Ok(if failed {
+        2
+    } else if non_compliant {
+        1
+    } else {
+        0
+    })
 }
 
 /// `ruleParameters` with `checkEventDataStores` set to `false` (other parameters kept as is).
