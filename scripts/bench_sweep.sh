@@ -50,7 +50,8 @@ eval "$("$PY" scripts/assume_role.py --endpoint "$ENDPOINT" --account 1111111111
 step "periodic sweep: trailkey replay --no-event-data-stores --call-counts"
 /usr/bin/time -f 'time: wall=%e s user=%U s sys=%S s maxrss=%M KB' -o "$WORK/time.txt" \
   "$TRAILKEY" replay --no-event-data-stores --call-counts "$WORK/periodic.json" \
-  >"$WORK/evals.json" 2>"$WORK/stderr.txt"
+  >"$WORK/evals.json" 2>"$WORK/stderr.txt" \
+  || [ $? -eq 1 ]  # 1: some evaluations are NON_COMPLIANT (the seeded broken keys), as intended
 
 "$PY" - "$WORK" "$N" <<'EOF'
 import collections, json, math, re, sys

@@ -2,7 +2,8 @@
 """Seed a moto server with many keys and trails: the sweep tests and the sweep benchmark.
 
     seed_scale.py --endpoint URL --keys M --trails N [--key-account A] [--trail-account B]
-                  [--names a,b,..] [--broken-every K] [--workers W] [--no-reset]
+                  [--names a,b,..] [--broken-every K] [--multi-region] [--prefix P]
+                  [--workers W] [--no-reset]
 
 Creates M customer managed keys in account A and N trails in account B (default both
 111111111111); trail i uses key i mod M. Each key's policy is the documented one (shared/seeds/001):
@@ -11,7 +12,8 @@ aws:SourceArn = exactly the trails that use the key, describe with the same aws:
 kms:Decrypt for role LogReader of account A. With --broken-every K, every K-th key (0, K, 2K, ..)
 instead names a trail that does not exist in aws:SourceArn, so CloudTrail could not encrypt for its
 trails (ENCRYPT_DENIED). Trails are named --names in order, then trail-0001, trail-0002, ...; all of
-an account's trails deliver to one bucket.
+an account's trails deliver to one bucket. --multi-region makes every trail a multi-region trail
+(listed as a shadow trail in every other Region); --prefix sets every trail's S3KeyPrefix.
 
 Prints JSON: {"keys": [{"arn", "broken", "trails": [names]}], "trails": {name: {"arn", "key"}}}.
 Creation runs in parallel (moto takes ~40 ms per key); resources are created with assumed-role
@@ -58,6 +60,8 @@ def main() -> int:
     ap.add_argument("--broken-every", type=int, default=0)
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--no-reset", action="store_true")
+    ap.add_argument("--multi-region", action="store_true")
+    ap.add_argument("--prefix", default=None)
     args = ap.parse_args()
     if args.keys < 1 or args.trails < 0:
         ap.error("--keys must be at least 1 and --trails not negative")
@@ -93,7 +97,11 @@ def main() -> int:
         i, name = i_name
         key = keys[i % args.keys]["arn"]
         ct = accounts.client(args.trail_account, "cloudtrail")
-        arn = ct.create_trail(Name=name, S3BucketName=bucket, KmsKeyId=key)["TrailARN"]
+        extra = {"S3KeyPrefix": args.prefix} if args.prefix is not None else {}
+        arn = ct.create_trail(
+            Name=name, S3BucketName=bucket, KmsKeyId=key, IsMultiRegionTrail=args.multi_region,
+            **extra,
+        )["TrailARN"]
         return name, {"arn": arn, "key": key}
 
     with ThreadPoolExecutor(max_workers=args.workers) as pool:

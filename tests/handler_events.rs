@@ -437,7 +437,11 @@ async fn periodic_run_evaluates_a_home_trail_whose_key_is_in_another_region() {
     let evals = run(&f, "10-periodic.json").await.unwrap();
     assert_eq!(
         summary(&evals),
-        vec![s("AWS::CloudTrail::Trail", "management-events", "COMPLIANT")]
+        vec![s(
+            "AWS::CloudTrail::Trail",
+            "management-events",
+            "COMPLIANT"
+        )]
     );
     assert_eq!(f.key_reads.lock().unwrap().as_slice(), [K1.to_string()]);
 }

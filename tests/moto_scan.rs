@@ -313,7 +313,8 @@ fn key_and_trail_change_events_end_to_end_through_the_handler() {
     let mut args = vec!["replay", "--no-event-data-stores"];
     args.extend(paths.iter().map(String::as_str));
     let (code, out, stderr) = m.trailkey(&args);
-    assert_eq!(code, 0, "{stderr}");
+    // Exit 1, as `check`: an evaluation is NON_COMPLIANT.
+    assert_eq!(code, 1, "{stderr}");
     let got: Vec<(String, String, String)> = evaluations(&out)
         .into_iter()
         .map(|(t, r, c, _)| (t, r, c))
@@ -397,7 +398,7 @@ fn organization_mode_reads_a_key_in_another_account_through_sts() {
         &good.path().display().to_string(),
         &no_org.path().display().to_string(),
     ]);
-    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(code, 1, "{stderr}");
     let got = evaluations(&out);
     assert_eq!(got.len(), 3, "{got:?}");
     assert_eq!(
@@ -434,7 +435,7 @@ fn periodic_sweep_of_200_trails_and_keys_evaluates_each_once() {
         "--call-counts",
         &periodic.path().display().to_string(),
     ]);
-    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(code, 1, "{stderr}");
     let got = evaluations(&out);
     assert_eq!(got.len(), 400);
     // The floor of AWS calls: each distinct key read once (GetKeyPolicy + DescribeKey), one
@@ -495,7 +496,7 @@ fn replay_puts_evaluations_through_config_in_test_mode() {
         "events/07-trail-without-key.json",
         "events/12-left-scope.json",
     ]);
-    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(code, 1, "{stderr}");
     let got: Vec<(&str, &str)> = evals
         .as_array()
         .unwrap()
@@ -512,6 +513,133 @@ fn replay_puts_evaluations_through_config_in_test_mode() {
         vec![
             ("management-events", "NON_COMPLIANT"),
             ("management-events", "NOT_APPLICABLE")
+        ]
+    );
+}
+
+/// CloudTrail User Guide, "Receiving CloudTrail log files from multiple Regions": a multi-region
+/// trail shows in every Region. Scanned from eu-west-1, its us-east-1 key is read in us-east-1
+/// (a key is only visible in its own Region): one COMPLIANT report, no error, and the first
+/// line of the human output says which account and Region were scanned.
+#[test]
+fn scan_from_another_region_reads_a_multi_region_trails_key_in_its_own_region() {
+    let Some(m) = moto() else { return };
+    let seeded = m.seed_scale(&[
+        "--keys",
+        "1",
+        "--trails",
+        "1",
+        "--names",
+        "management-events",
+        "--multi-region",
+        "--prefix",
+        "audit",
+    ]);
+    let key = seeded["keys"][0]["arn"].as_str().unwrap();
+    let (code, scan, stderr) = m.trailkey(&[
+        "scan",
+        "--region",
+        "eu-west-1",
+        "--format",
+        "json",
+        "--no-event-data-stores",
+        "--call-counts",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(scan["compliance"], "COMPLIANT", "{scan:#}");
+    assert_eq!(scan["errors"], serde_json::json!([]));
+    assert_eq!(scan["scanned"]["account"], "111111111111");
+    assert_eq!(scan["scanned"]["region"], "eu-west-1");
+    let reports = scan["reports"].as_array().unwrap();
+    assert_eq!(reports.len(), 1, "{scan:#}");
+    assert_eq!(reports[0]["key"], key);
+    assert_eq!(reports[0]["compliance"], "COMPLIANT");
+    // The trail is listed once (a shadow trail here), the key read once.
+    let calls: Value = stderr
+        .lines()
+        .find_map(|l| serde_json::from_str::<Value>(l).ok())
+        .unwrap();
+    assert_eq!(calls["aws_calls"]["kms:GetKeyPolicy"], 1, "{calls}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_trailkey"))
+        .args(["scan", "--region", "eu-west-1", "--no-event-data-stores"])
+        .envs(m.env())
+        .output()
+        .unwrap();
+    let human = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        human
+            .lines()
+            .next()
+            .unwrap()
+            .starts_with("scanned account 111111111111 in eu-west-1: 1 trails (1 encrypted)"),
+        "{human}"
+    );
+    assert!(human.contains("resource"), "{human}");
+    assert!(human.trim_end().ends_with("overall: COMPLIANT"), "{human}");
+}
+
+/// The same multi-region trail, replayed as a periodic run of the rule in eu-west-1: Config
+/// records the trail in us-east-1, so the rule here puts nothing for it, and never reports its
+/// key deleted (KEY_NOT_ENABLED) because an eu-west-1 client cannot see it. In us-east-1 both
+/// are evaluated, the key read there.
+#[test]
+fn periodic_rule_runs_in_two_regions_evaluate_the_multi_region_trail_once() {
+    let Some(m) = moto() else { return };
+    let seeded = m.seed_scale(&[
+        "--keys",
+        "1",
+        "--trails",
+        "1",
+        "--names",
+        "management-events",
+        "--multi-region",
+    ]);
+    let key = seeded["keys"][0]["arn"].as_str().unwrap();
+    let token =
+        serde_json::from_str::<Value>(&std::fs::read_to_string("events/10-periodic.json").unwrap())
+            .unwrap()["resultToken"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let periodic = event_file("10-periodic.json", &[(&token, "TESTMODE")]);
+    let path = periodic.path().display().to_string();
+    let (code, elsewhere, stderr) = m.trailkey(&[
+        "replay",
+        "--region",
+        "eu-west-1",
+        "--no-event-data-stores",
+        &path,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(elsewhere, serde_json::json!([]), "{stderr}");
+    let (code, home, stderr) = m.trailkey(&[
+        "replay",
+        "--region",
+        "us-east-1",
+        "--no-event-data-stores",
+        "--dry-run",
+        &path,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("dry run: nothing was put"), "{stderr}");
+    let got: Vec<(String, String, String)> = evaluations(&home)
+        .into_iter()
+        .map(|(t, r, c, _)| (t, r, c))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "AWS::KMS::Key".to_string(),
+                key_id(key).to_string(),
+                "COMPLIANT".to_string()
+            ),
+            (
+                "AWS::CloudTrail::Trail".to_string(),
+                "management-events".to_string(),
+                "COMPLIANT".to_string()
+            ),
         ]
     );
 }

@@ -6,9 +6,9 @@ use std::io::{IsTerminal, Write};
 use trailkey::aws::{
     AssumeRole, AwsError, CallCounts, EventDataStoreInfo, RuleAws, SdkAssumeRole, SdkAws, TrailInfo,
 };
-use trailkey::rule::{ApiConfigurationItem, EvaluationCompliance, Evaluation, KeyFacts};
 use trailkey::checker::{check_text, CheckInput, Compliance, Report};
 use trailkey::report::{render, Format};
+use trailkey::rule::{ApiConfigurationItem, Evaluation, EvaluationCompliance, KeyFacts};
 
 async fn clients(
     counts: &CallCounts,
@@ -217,8 +217,16 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
         }
     }
     print_counts(a.call_counts, &counts);
-    for n in &not_checked {
-        eprintln!("trailkey: not checked: {n}");
+    if a.no_event_data_stores {
+        eprintln!("trailkey: event data stores were not checked (--no-event-data-stores)");
+    }
+    for o in &other_account {
+        eprintln!(
+            "trailkey: not checked: {} uses key `{}` owned by {} (scan that account)",
+            o.trails.join(", "),
+            o.key,
+            o.account
+        );
     }
     for (k, res, m) in &errors {
         if res.is_empty() {
