@@ -6,7 +6,7 @@
 //! `ScheduledNotification` (periodic).
 //!
 //! Parameters (`ruleParameters`, Config passes strings): `readers`, `allowedAccounts`,
-//! `expectedTrails`, `suppress` (comma-separated lists), `strict`, `bucketKey`,
+//! `expectedTrails`, `suppress` (comma-separated lists), `strict`, `bucketKey`, `organizationId`,
 //! `allowUnencryptedTrails`, `checkEventDataStores` (`true`/`false`; the latter defaults to
 //! `true`), `ExecutionRoleName` (role name).
 //!
@@ -57,6 +57,7 @@ pub const PARAMETER_NAMES: &[&str] = &[
     "bucketKey",
     "allowUnencryptedTrails",
     "checkEventDataStores",
+    "organizationId",
     "ExecutionRoleName",
 ];
 
@@ -106,6 +107,9 @@ pub struct RuleParameters {
     /// `checkEventDataStores=false`: CloudTrail Lake is not looked at (not offered in every
     /// Region; not implemented by local AWS emulators).
     pub skip_event_data_stores: bool,
+    /// `organizationId` (`o-...`): the organization of the accounts, so `aws:PrincipalOrgID`
+    /// and organization trails' log paths are decided rather than left open.
+    pub organization_id: Option<String>,
 }
 
 fn list_param(name: &str, v: &Value) -> Result<Vec<String>, RuleError> {
@@ -183,6 +187,24 @@ impl RuleParameters {
                 "bucketKey" => p.bucket_key = bool_param(name, v)?,
                 "allowUnencryptedTrails" => p.allow_unencrypted_trails = bool_param(name, v)?,
                 "checkEventDataStores" => p.skip_event_data_stores = !bool_param(name, v)?,
+                "organizationId" => {
+                    let id = v
+                        .as_str()
+                        .map(str::trim)
+                        .ok_or_else(|| RuleError::Parameter {
+                            name: name.clone(),
+                            problem: "expected an organization id (o-...)".into(),
+                        })?;
+                    if !id.is_empty() && !crate::policy::is_organization_id(id) {
+                        return Err(RuleError::Parameter {
+                            name: name.clone(),
+                            problem: format!(
+                                "`{id}` is not an organization id (o- and 10 to 32 lowercase letters or digits)"
+                            ),
+                        });
+                    }
+                    p.organization_id = Some(id.to_string()).filter(|i| !i.is_empty());
+                }
                 "suppress" => {
                     for id in list_param(name, v)? {
                         p.suppress.push(FindingId::from_name(&id).ok_or_else(|| {
@@ -507,6 +529,7 @@ pub fn evaluate_use(
     input.key_spec = facts.key_spec.clone();
     input.strict = params.strict;
     input.suppress = params.suppress.clone();
+    input.organization_id = params.organization_id.clone();
     let report = check_text(&facts.policy, &input);
     let compliance = match report.compliance {
         crate::checker::Compliance::Compliant => EvaluationCompliance::Compliant,
@@ -682,6 +705,45 @@ mod tests {
         let mut facts = key_facts_from_item(&item).unwrap();
         facts.trails.push(t1());
         evaluate_key(&facts, &item.resource_id, &params, &item.capture_time)
+    }
+
+    /// IAM User Guide, "AWS global condition context keys": aws:PrincipalOrgID is present for
+    /// every principal in an organization. With `organizationId` the rule knows the readers'
+    /// organization, so an organization perimeter Deny no longer denies them.
+    #[test]
+    fn organization_id_parameter_decides_a_principal_org_id_perimeter() {
+        let policy = r#"{"Version": "2012-10-17", "Statement": [
+          {"Sid": "Read", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:role/LogReader"}, "Action": "kms:Decrypt", "Resource": "*"},
+          {"Sid": "Perimeter", "Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
+           "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-abcdefghij"}, "Bool": {"aws:PrincipalIsAWSService": "false"}}}]}"#;
+        let facts = KeyFacts {
+            key_arn: "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+                .into(),
+            policy: policy.into(),
+            key_state: "Enabled".into(),
+            key_spec: "SYMMETRIC_DEFAULT".into(),
+            key_manager: "CUSTOMER".into(),
+            trails: vec![t1()],
+            event_data_stores: Vec::new(),
+        };
+        let reader_denied = |params: &str| {
+            evaluate_use(
+                "AWS::CloudTrail::Trail",
+                &facts,
+                "management-events",
+                &RuleParameters::parse(Some(params)).unwrap(),
+                "2024-06-01T00:00:00.000Z",
+            )
+            .findings
+            .iter()
+            .any(|f| f.id == FindingId::ReaderDenied)
+        };
+        assert!(reader_denied(
+            r#"{"readers": "arn:aws:iam::111111111111:role/LogReader"}"#
+        ));
+        assert!(!reader_denied(
+            r#"{"readers": "arn:aws:iam::111111111111:role/LogReader", "organizationId": "o-abcdefghij"}"#
+        ));
     }
 
     #[test]

@@ -161,6 +161,7 @@ fn rows() -> Vec<Row> {
         row("ruleParameters: bucketKey a number", Parameters, r#"{"bucketKey": 1}"#, "rule parameter `bucketKey`: expected `true` or `false`, got `1`"),
         row("ruleParameters: readers an object", Parameters, r#"{"readers": {"a": 1}}"#, "rule parameter `readers`: expected a comma-separated string"),
         row("ruleParameters: readers list of numbers", Parameters, r#"{"readers": [1]}"#, "rule parameter `readers`: list items must be strings"),
+        row("ruleParameters: organizationId not an id", Parameters, r#"{"organizationId": "o-ABC"}"#, "rule parameter `organizationId`: `o-ABC` is not an organization id (o- and 10 to 32 lowercase letters or digits)"),
         row("ruleParameters: allowedAccounts not an account", Parameters, r#"{"allowedAccounts": "11111111111"}"#, "rule parameter `allowedAccounts`: `11111111111` is not a 12-digit account id"),
         row("ruleParameters: unknown finding id", Parameters, r#"{"suppress": "CONFUSED_DEPUTIES"}"#, "rule parameter `suppress`: unknown finding id `CONFUSED_DEPUTIES`"),
         row("ruleParameters: ExecutionRoleName a number", Parameters, r#"{"ExecutionRoleName": 5}"#, "rule parameter `ExecutionRoleName`: expected a role name"),
