@@ -618,9 +618,12 @@ pub async fn handle(
     Ok(run.evaluations)
 }
 
-/// Logs an invocation's outcome: each evaluation put (INFO: resource, compliance, annotation and
-/// the findings behind it), or the failure (ERROR). Never the key policy itself: findings name
-/// statements by Sid or index and quote only the values that decided (`tests/log_hygiene.rs`).
+/// Logs an invocation's outcome: each evaluation put (INFO: resource, compliance, annotation,
+/// finding count), then one `finding` record per finding behind it, every property its own
+/// field (`finding_id`, `severity`, `statement`, `finding_message`), so CloudWatch Logs Insights
+/// filters and counts them (`docs/deploy.md`); or the failure (ERROR). Never the key policy
+/// itself: findings name statements by Sid or index and quote only the values that decided
+/// (`tests/log_hygiene.rs`).
 pub fn log_outcome(result: &Result<Vec<Evaluation>, HandlerError>) {
     match result {
         Ok(evaluations) => {
@@ -630,9 +633,22 @@ pub fn log_outcome(result: &Result<Vec<Evaluation>, HandlerError>) {
                     resource_id = %e.resource_id,
                     compliance = e.compliance.as_str(),
                     annotation = %e.annotation,
-                    findings = %serde_json::to_string(&e.findings).unwrap_or_default(),
+                    finding_count = e.findings.len(),
                     "evaluation put"
                 );
+                for f in &e.findings {
+                    tracing::info!(
+                        resource_type = %e.resource_type,
+                        resource_id = %e.resource_id,
+                        compliance = e.compliance.as_str(),
+                        finding_id = %f.id,
+                        severity = f.severity.as_str(),
+                        finding_resource = %f.resource,
+                        statement = f.statement.as_deref().unwrap_or(""),
+                        finding_message = %f.message,
+                        "finding"
+                    );
+                }
             }
         }
         Err(err) => {

@@ -399,8 +399,24 @@ pub fn annotation(report: &Report) -> String {
     } else {
         String::new()
     };
-    let head = format!("{}: {}", first.id, first.message);
+    let mut head = format!("{}: {}", first.id, first.message);
     let room = MAX_ANNOTATION.saturating_sub(suffix.chars().count());
+    // Too long: ARNs shrink to their resource part (`trail/other`, `key/1234…`), which is what
+    // tells them apart, before anything is cut.
+    if head.chars().count() > room {
+        head = compact_arns(&head);
+    }
+    // Still too long: the message's opening clause ("CloudTrail's kms:GenerateDataKey for this
+    // trail is denied: ...") restates the id; the detail after it is what the reader needs.
+    if head.chars().count() > room {
+        let message = compact_arns(&first.message);
+        if let Some((_, detail)) = message
+            .split_once(": ")
+            .filter(|(lead, _)| lead.len() < 100)
+        {
+            head = format!("{}: {detail}", first.id);
+        }
+    }
     let mut text = clip(&head, room);
     if head.chars().count() > room && room > 1 {
         text = clip(&head, room - 1);
@@ -408,6 +424,28 @@ pub fn annotation(report: &Report) -> String {
     }
     text.push_str(&suffix);
     text
+}
+
+/// `text` with every ARN (`arn:partition:service:region:account:resource`) replaced by its
+/// resource part; anything that is not a full ARN stays as it is.
+fn compact_arns(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("arn:") {
+        let (before, from) = rest.split_at(i);
+        out.push_str(before);
+        let end = from
+            .find(|c: char| c.is_whitespace() || matches!(c, '`' | '\'' | '"' | ',' | ')' | ']'))
+            .unwrap_or(from.len());
+        let (arn, after) = from.split_at(end);
+        match arn.splitn(6, ':').nth(5) {
+            Some(resource) if !resource.is_empty() => out.push_str(resource),
+            _ => out.push_str(arn),
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// What the AWS I/O layer fetched about one key.
@@ -842,6 +880,44 @@ mod tests {
             RuleParameters::parse(e["ruleParameters"].as_str())
                 .unwrap_or_else(|err| panic!("{path:?}: {err}"));
         }
+    }
+
+    /// Config's annotation is at most 256 characters: a long finding keeps the part that tells
+    /// the trails apart instead of losing it to the cut.
+    #[test]
+    fn a_long_annotation_shortens_arns_before_cutting() {
+        let long = |n: &str| format!("arn:aws:cloudtrail:us-east-1:111111111111:trail/{n}");
+        let finding = crate::checker::Finding {
+            id: FindingId::EncryptDenied,
+            severity: crate::checker::Severity::Error,
+            resource: long("mgmt"),
+            statement: Some("Allow CloudTrail to encrypt logs".into()),
+            message: format!(
+                "CloudTrail's kms:GenerateDataKey for this trail is denied: statement Allow CloudTrail to encrypt logs requires aws:SourceArn StringEquals `{}`, but the request has `{}`",
+                long("other-trail-with-a-long-name"),
+                long("management-events-of-the-production-account")
+            ),
+            fix: None,
+        };
+        let report = Report {
+            compliance: crate::checker::Compliance::NonCompliant,
+            key: "k".into(),
+            findings: vec![finding.clone(), finding],
+            scope: None,
+        };
+        let a = annotation(&report);
+        assert!(a.chars().count() <= MAX_ANNOTATION, "{a}");
+        assert!(a.starts_with("ENCRYPT_DENIED: "), "{a}");
+        assert!(a.contains("`trail/other-trail-with-a-long-name`"), "{a}");
+        assert!(
+            a.contains("`trail/management-events-of-the-production-account`"),
+            "{a}"
+        );
+        assert!(a.ends_with(" (+1 more)"), "{a}");
+        assert_eq!(
+            compact_arns("key arn:aws:kms:us-east-1:111111111111:key/abc, and arn:x"),
+            "key key/abc, and arn:x"
+        );
     }
 
     #[test]

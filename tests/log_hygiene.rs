@@ -61,7 +61,7 @@ impl HttpClient for Fixed {
     }
 }
 
-/// `k1-no-source.json` (NON_COMPLIANT: CONFUSED_DEPUTY, so findings are logged) plus a statement
+/// `k1-no-source.json` (CONFUSED_DEPUTY and SOURCE_UNSCOPED warnings, so findings are logged) plus a statement
 /// carrying the marker in its Sid, principal and condition value.
 fn marked_policy() -> String {
     let mut p: Value = serde_json::from_str(
@@ -172,6 +172,37 @@ fn key_policy_contents_are_not_logged_at_info() {
     // ...the policy is not.
     assert!(!info.contains(MARKER), "{info}");
     assert!(!info.contains("PrincipalTag"), "{info}");
+}
+
+/// docs/deploy.md: one JSON record per finding, each property a field Logs Insights can count
+/// (`filter fields.message = "finding" | stats count(*) by fields.finding_id`).
+#[test]
+fn each_finding_is_its_own_structured_record() {
+    let info = logs("info", policy_reply());
+    let records: Vec<serde_json::Value> = info
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let findings: Vec<&serde_json::Value> = records
+        .iter()
+        .filter(|r| r["fields"]["message"] == "finding")
+        .collect();
+    let put = records
+        .iter()
+        .find(|r| r["fields"]["message"] == "evaluation put")
+        .unwrap();
+    assert_eq!(
+        put["fields"]["finding_count"].as_u64().unwrap(),
+        findings.len() as u64
+    );
+    let deputy = findings
+        .iter()
+        .find(|r| r["fields"]["finding_id"] == "CONFUSED_DEPUTY")
+        .unwrap_or_else(|| panic!("{info}"));
+    assert_eq!(deputy["fields"]["resource_type"], "AWS::CloudTrail::Trail");
+    assert_eq!(deputy["fields"]["compliance"], put["fields"]["compliance"]);
+    assert_eq!(deputy["fields"]["severity"], "warning");
+    assert!(deputy["fields"]["finding_message"].as_str().unwrap().len() > 10);
 }
 
 #[test]

@@ -14,6 +14,17 @@ pub enum Severity {
     Info,
 }
 
+impl Severity {
+    /// The name used in JSON and logs: `error`, `warning`, `info`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
 macro_rules! finding_ids {
     ($($name:ident => $text:literal, $sev:ident, $doc:literal;)*) => {
         /// Stable finding ids.
