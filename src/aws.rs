@@ -410,6 +410,20 @@ impl SdkAws {
         }
     }
 
+    /// The key ARN of `key` (ARN, key id, `alias/NAME` or alias ARN), from `kms:DescribeKey`
+    /// in the key's Region. `GetKeyPolicy` takes no alias, so `check --key-id` resolves first.
+    pub async fn key_arn(&self, key: &str) -> Result<String, AwsError> {
+        self.kms_for(key)
+            .describe_key()
+            .key_id(key)
+            .send()
+            .await
+            .map_err(|e| sdk_err("kms:DescribeKey", key, display_err(&e)))?
+            .key_metadata
+            .and_then(|m| m.arn)
+            .ok_or_else(|| sdk_err("kms:DescribeKey", key, "no key ARN in the reply"))
+    }
+
     /// The KMS client for `key`'s Region: a multi-region trail's key lives in the trail's
     /// bucket Region, which the scan or the rule's Region need not be.
     fn kms_for(&self, key: &str) -> aws_sdk_kms::Client {

@@ -643,3 +643,77 @@ fn periodic_rule_runs_in_two_regions_evaluate_the_multi_region_trail_once() {
         ]
     );
 }
+
+/// `check --key-id`: the live key's policy, state and spec, and the trails that use it, read
+/// from AWS (an alias resolved with DescribeKey: GetKeyPolicy takes no alias), then checked as
+/// `check --policy` does. A disabled key is KEY_NOT_ENABLED (moto answers ScheduleKeyDeletion
+/// with a 500).
+#[test]
+fn check_key_id_reads_a_live_key_by_alias_and_its_trails() {
+    let Some(m) = moto() else { return };
+    let seeded = m.seed_scale(&[
+        "--keys",
+        "2",
+        "--trails",
+        "2",
+        "--names",
+        "management-events,second",
+        "--broken-every",
+        "2",
+    ]);
+    let broken = seeded["trails"]["management-events"]["key"]
+        .as_str()
+        .unwrap();
+    let good = seeded["trails"]["second"]["key"].as_str().unwrap();
+    m.python(&[
+        "-c",
+        "import sys; sys.path.insert(0, 'scripts'); import seed_demo as d\n\
+         kms = d.Accounts(sys.argv[1]).client('111111111111', 'kms')\n\
+         kms.create_alias(AliasName='alias/trailkey-good', TargetKeyId=sys.argv[2])",
+        &m.endpoint(),
+        good,
+    ]);
+    let (code, r, stderr) = m.trailkey(&[
+        "check",
+        "--key-id",
+        "alias/trailkey-good",
+        "--no-event-data-stores",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{stderr} {r:#}");
+    assert_eq!(r["key"], good);
+    assert_eq!(r["compliance"], "COMPLIANT");
+    assert_eq!(r["scope"]["encrypt"]["reach"], "checked_trails", "{r:#}");
+
+    let (code, r, stderr) = m.trailkey(&[
+        "check",
+        "--key-id",
+        key_id(broken),
+        "--no-event-data-stores",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(r["key"], broken);
+    assert_eq!(r["findings"][0]["id"], "ENCRYPT_DENIED", "{r:#}");
+
+    m.python(&[
+        "-c",
+        "import sys; sys.path.insert(0, 'scripts'); import seed_demo as d\n\
+         kms = d.Accounts(sys.argv[1]).client('111111111111', 'kms')\n\
+         kms.disable_key(KeyId=sys.argv[2])",
+        &m.endpoint(),
+        key_id(good),
+    ]);
+    let (code, r, stderr) = m.trailkey(&[
+        "check",
+        "--key-id",
+        good,
+        "--no-event-data-stores",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(r["findings"][0]["id"], "KEY_NOT_ENABLED", "{r:#}");
+}

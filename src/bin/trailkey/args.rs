@@ -93,11 +93,21 @@ pub enum EvalFormat {
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// The key policy (a policy document or `aws kms get-key-policy` output); `-` for stdin.
-    #[arg(long)]
-    pub policy: PathBuf,
+    #[arg(long, required_unless_present = "key_id")]
+    pub policy: Option<PathBuf>,
     /// The key ARN.
-    #[arg(long)]
-    pub key_arn: String,
+    #[arg(long, required_unless_present = "key_id")]
+    pub key_arn: Option<String>,
+    /// Read a live key instead (key ARN, key id, alias/NAME or alias ARN): its policy, state and
+    /// spec, and the trails and event data stores of the account and Region that use it.
+    #[arg(long, value_name = "KEY", conflicts_with_all = ["policy", "key_arn", "key_state", "key_spec"])]
+    pub key_id: Option<String>,
+    /// With --key-id: profile and Region.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// With --key-id: do not call ListEventDataStores.
+    #[arg(long, requires = "key_id")]
+    pub no_event_data_stores: bool,
     /// A trail that uses the key; optionally `ARN=BUCKET` (the trail's bucket) or
     /// `ARN=BUCKET/PREFIX` (and its S3 key prefix; `ARN=BUCKET/` for none). Without a prefix every
     /// prefix is considered.

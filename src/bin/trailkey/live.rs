@@ -1,6 +1,6 @@
 //! `scan` and `replay`: the commands that talk to AWS (through `trailkey::aws`).
 
-use crate::args::{AwsArgs, CheckFormat, ReplayArgs, ScanArgs};
+use crate::args::{AwsArgs, CheckArgs, CheckFormat, ReplayArgs, ScanArgs};
 use serde_json::json;
 use std::io::{IsTerminal, Write};
 use trailkey::aws::{
@@ -366,6 +366,61 @@ fn summary_table(
         writeln!(out, "{}", line(row.each_ref().map(String::as_str)))?;
     }
     Ok(())
+}
+
+/// What `check --key-id` read.
+pub enum LiveKey {
+    /// The key policy text.
+    Policy(String),
+    /// KMS says the key is deleted or unusable (its message).
+    Unusable(String),
+}
+
+/// `check --key-id KEY`: resolves KEY (ARN, id, alias) with `DescribeKey`, reads the policy,
+/// state and spec, and adds the trails and event data stores of the account and Region that use
+/// the key to `input` (besides any `--trail-arn` given).
+pub async fn read_key(a: &CheckArgs, key: &str, input: &mut CheckInput) -> Result<LiveKey, String> {
+    let counts = CallCounts::new();
+    let (_, aws, _) = clients(&counts, &a.aws).await?;
+    let arn = match aws.key_arn(key).await {
+        Ok(arn) => arn,
+        Err(e) if e.key_unusable() => {
+            input.key_arn = key.to_string();
+            return Ok(LiveKey::Unusable(e.message));
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    input.key_arn = arn.clone();
+    let facts = match aws.key(&arn).await {
+        Ok(f) => f,
+        Err(e) if e.key_unusable() => return Ok(LiveKey::Unusable(e.message)),
+        Err(e) => return Err(e.to_string()),
+    };
+    let trails = aws.trails().await.map_err(|e| e.to_string())?;
+    let stores = if a.no_event_data_stores {
+        Vec::new()
+    } else {
+        aws.event_data_stores()
+            .await
+            .map_err(|e| format!("{e} (--no-event-data-stores skips event data stores)"))?
+    };
+    for (k, u) in trailkey::handler::users_by_key(&trails, &stores) {
+        if trailkey::handler::same_key(&k, &arn) {
+            for t in u.trails {
+                if !input.trails.iter().any(|x| x.arn == t.arn) {
+                    input.trails.push(t);
+                }
+            }
+            for e in u.event_data_stores {
+                if !input.event_data_stores.contains(&e) {
+                    input.event_data_stores.push(e);
+                }
+            }
+        }
+    }
+    input.key_state = facts.key_state;
+    input.key_spec = facts.key_spec;
+    Ok(LiveKey::Policy(facts.policy))
 }
 
 /// `replay --dry-run`: every read goes to AWS, `PutEvaluations` goes nowhere (and so cannot

@@ -9,7 +9,7 @@ use clap::Parser;
 use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 use std::process::ExitCode;
-use trailkey::checker::{check, fix_policy, CheckInput, Compliance, FindingId, Trail};
+use trailkey::checker::{check, fix_policy, CheckInput, Compliance, FindingId, Report, Trail};
 use trailkey::eval::{evaluate, Context, Outcome, Request, RequestPrincipal};
 use trailkey::policy::{Policy, PolicyError};
 use trailkey::report::{render, Format};
@@ -81,14 +81,17 @@ fn load_policy(path: &Path) -> Result<Policy, String> {
     Policy::parse(&read_file(path)?).map_err(|e| policy_error(path, &e))
 }
 
-fn check_input(a: &CheckArgs) -> Result<CheckInput, String> {
-    if a.trail_arn.is_empty() && a.event_data_store_arn.is_empty() {
+/// The check's input from the options; `live` (with `--key-id`) when the key, its state and
+/// its users come from AWS.
+fn check_input(a: &CheckArgs, live: bool) -> Result<CheckInput, String> {
+    if !live && a.trail_arn.is_empty() && a.event_data_store_arn.is_empty() {
         return Err("give at least one --trail-arn or --event-data-store-arn".into());
     }
-    if trailkey::policy::arn_account(&a.key_arn).is_none() || !a.key_arn.contains(":kms:") {
-        return Err(format!("--key-arn: `{}` is not a KMS key ARN", a.key_arn));
+    let key_arn = a.key_arn.clone().unwrap_or_default();
+    if !live && (trailkey::policy::arn_account(&key_arn).is_none() || !key_arn.contains(":kms:")) {
+        return Err(format!("--key-arn: `{key_arn}` is not a KMS key ARN"));
     }
-    let mut input = CheckInput::new(a.key_arn.clone());
+    let mut input = CheckInput::new(key_arn);
     for t in &a.trail_arn {
         let (arn, bucket, prefix) = match t.split_once('=') {
             // Bucket names cannot contain `/`: what follows the first one is the S3 key prefix.
@@ -172,10 +175,31 @@ pub(crate) fn apply_requirements(
     Ok(())
 }
 
+/// The policy and the input: from the options, or (`--key-id`) read from AWS. A key KMS reports
+/// deleted or unusable gives its report directly.
+fn policy_and_input(a: &CheckArgs) -> Result<Result<(Policy, CheckInput), Report>, String> {
+    let mut input = check_input(a, a.key_id.is_some())?;
+    match (&a.key_id, &a.policy) {
+        (Some(key), _) => match runtime()?.block_on(live::read_key(a, key, &mut input))? {
+            live::LiveKey::Policy(text) => {
+                let policy = Policy::parse(&text)
+                    .map_err(|e| format!("the policy of `{}`: {e}", input.key_arn))?;
+                Ok(Ok((policy, input)))
+            }
+            live::LiveKey::Unusable(reason) => {
+                Ok(Err(trailkey::checker::unusable_key_report(&input, &reason)))
+            }
+        },
+        (None, Some(path)) => Ok(Ok((load_policy(path)?, input))),
+        (None, None) => Err("give --policy or --key-id".into()),
+    }
+}
+
 fn run_check(a: &CheckArgs) -> Result<u8, String> {
-    let input = check_input(a)?;
-    let policy = load_policy(&a.policy)?;
-    let report = check(&policy, &input);
+    let report = match policy_and_input(a)? {
+        Ok((policy, input)) => check(&policy, &input),
+        Err(report) => report,
+    };
     let format = match a.format {
         CheckFormat::Human => Format::Human,
         CheckFormat::Json => Format::Json,
@@ -192,8 +216,16 @@ fn run_check(a: &CheckArgs) -> Result<u8, String> {
 }
 
 fn run_fix(a: &CheckArgs) -> Result<u8, String> {
-    let input = check_input(a)?;
-    let policy = load_policy(&a.policy)?;
+    let (policy, input) = match policy_and_input(a)? {
+        Ok(pi) => pi,
+        Err(report) => {
+            return Err(report
+                .findings
+                .first()
+                .map(|f| f.message.clone())
+                .unwrap_or_else(|| "the key cannot be used".into()))
+        }
+    };
     let outcome = fix_policy(&policy, &input);
     let text = serde_json::to_string_pretty(&outcome.document).map_err(|e| e.to_string())?;
     let mut out = std::io::stdout().lock();
