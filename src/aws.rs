@@ -102,6 +102,13 @@ pub async fn load_sdk_config_for(
     let mut loader =
         SdkSettings::default().apply(aws_config::defaults(aws_config::BehaviorVersion::latest()));
     if let Some(p) = profile {
+        if !profile_defined(p) {
+            return Err(format!(
+                "profile `{p}` is not defined in {} or {}",
+                profile_file("AWS_CONFIG_FILE", "config"),
+                profile_file("AWS_SHARED_CREDENTIALS_FILE", "credentials")
+            ));
+        }
         loader = loader.profile_name(p);
     }
     if let Some(r) = region {
@@ -117,6 +124,36 @@ pub async fn load_sdk_config_for(
         });
     }
     Ok(conf)
+}
+
+/// The AWS config or credentials file: `$VAR`, else `~/.aws/<name>`.
+fn profile_file(var: &str, name: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        let home = std::env::var("HOME").unwrap_or_else(|_| "~".into());
+        format!("{home}/.aws/{name}")
+    })
+}
+
+/// Is `profile` a section of the config file (`[profile NAME]`, or `[default]`) or of the
+/// credentials file (`[NAME]`)? Asked before loading so that a typo is one clear error, not
+/// the SDK's fall-through to instance metadata.
+pub fn profile_defined(profile: &str) -> bool {
+    let sections = |path: String| -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix('['))
+            .filter_map(|l| l.strip_suffix(']'))
+            .map(|l| l.trim().to_string())
+            .collect()
+    };
+    let config = sections(profile_file("AWS_CONFIG_FILE", "config"));
+    let credentials = sections(profile_file("AWS_SHARED_CREDENTIALS_FILE", "credentials"));
+    config.iter().any(|s| {
+        s.strip_prefix("profile")
+            .is_some_and(|rest| rest.starts_with(char::is_whitespace) && rest.trim() == profile)
+            || (s == "default" && profile == "default")
+    }) || credentials.iter().any(|s| s == profile)
 }
 
 /// The account the credentials act in (`sts:GetCallerIdentity`).

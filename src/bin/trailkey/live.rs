@@ -48,7 +48,11 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
             .as_deref()
             .map(|p| format!("profile `{p}`"))
             .unwrap_or_else(|| "the environment's credentials".into());
-        format!("cannot tell which account {who} acts in: {e}")
+        let endpoint = conf
+            .endpoint_url()
+            .map(|u| format!(" (endpoint {u} from AWS_ENDPOINT_URL)"))
+            .unwrap_or_default();
+        format!("cannot identify the account ({who}{endpoint}): {e}")
     })?;
     let mut errors: Vec<(String, Vec<String>, String)> = Vec::new();
     let trails = aws
