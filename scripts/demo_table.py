@@ -10,7 +10,8 @@ shown as <unseeded-key> / <key-id>.
 
 Columns: resource | key | compliance | first finding | fix hint.
   * one row per (report, resource) of the scan, one per scan error, one per Config evaluation
-    of the replay (its resource is marked "(config)");
+    of the replay (its resource is marked "(config NN)" for events/NN-<scenario>.json, listed
+    under the table, or "(config)");
   * "first finding" is "<id>: <message>" of the report's first finding for that resource
     (else its first finding at all), or the evaluation's Annotation;
   * "fix hint" is the Sid of that finding's fix statement, or "-".
@@ -184,8 +185,18 @@ def replay_rows(replay: Any, names: Names, key_of: dict[str, str]) -> list[tuple
                 if len(same) == 1:
                     display = same[0]
             key = key_of.get(display, DASH)
-        rows.append((f"{display} (config)", key, ev.get("ComplianceType") or DASH,
-                     names.text(ev.get("Annotation")) if ev.get("Annotation") else DASH, DASH))
+        # Which replayed event (its file name is its one-line scenario) the row came from:
+        # without it, one trail evaluated by several events looks like contradicting verdicts.
+        source = ev.get("event")
+        label = "config"
+        if isinstance(source, str) and source:
+            # `NN` of events/NN-scenario.json; the legend under the table names the scenario.
+            label = "config " + source.rsplit("/", 1)[-1].split("-", 1)[0]
+        findings = ev.get("findings") if isinstance(ev.get("findings"), list) else []
+        first = next((f for f in findings if isinstance(f, dict)), None)
+        rows.append((f"{display} ({label})", key, ev.get("ComplianceType") or DASH,
+                     names.text(ev.get("Annotation")) if ev.get("Annotation") else DASH,
+                     fix_hint(first.get("fix")) if first else DASH))
     return rows
 
 
@@ -253,8 +264,38 @@ def main(argv: list[str] | None = None) -> int:
     rows = sorted(set(rows) | {tuple(cell(c) for c in r) for r in extra})
     sys.stdout.write(render(rows))
     overall = scan.get("compliance") if isinstance(scan, dict) else None
-    print(f"\noverall (scan): {overall or 'unknown'}")
+    legend = events_legend(replay if not replay_err else None)
+    if legend:
+        print("\n" + legend)
+    print(f"\n{summary(rows)}")
+    print(f"overall (scan): {overall or 'unknown'}")
     return 0
+
+
+def events_legend(replay: Any) -> str:
+    """`config NN: scenario` for every replayed event file, in order."""
+    if not isinstance(replay, list):
+        return ""
+    seen = sorted({ev["event"].rsplit("/", 1)[-1].removesuffix(".json")
+                   for ev in replay if isinstance(ev, dict) and isinstance(ev.get("event"), str)})
+    lines = []
+    for stem in seen:
+        num, _, scenario = stem.partition("-")
+        lines.append(f"  config {num}: {scenario.replace('-', ' ') or stem}")
+    return "events replayed:\n" + "\n".join(lines) if lines else ""
+
+
+def summary(rows: list[tuple[str, ...]]) -> str:
+    """One closing line: rows by verdict, and how many NON_COMPLIANT rows have a fix."""
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r[2]] = counts.get(r[2], 0) + 1
+    failing = [r for r in rows if r[2] == "NON_COMPLIANT"]
+    fixable = sum(1 for r in failing if r[4] != DASH)
+    verdicts = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
+    return (f"summary: {len(rows)} rows ({verdicts}); {fixable} of {len(failing)} NON_COMPLIANT "
+            "rows have a statement to add (`trailkey fix`), the others need an edit or a key "
+            "state change")
 
 
 if __name__ == "__main__":

@@ -87,6 +87,27 @@ class Rows(unittest.TestCase):
         self.assertEqual(len(rows), 6)
         self.assertEqual(rows, sorted(rows))
 
+    def test_replayed_rows_name_their_event_and_fix(self):
+        replay = [{"event": "/tmp/x/events/02-key-policy-breaks-encrypt.json",
+                   "ComplianceResourceType": "AWS::CloudTrail::Trail",
+                   "ComplianceResourceId": "management-events", "ComplianceType": "NON_COMPLIANT",
+                   "Annotation": "ENCRYPT_DENIED: x",
+                   "findings": [{"id": "ENCRYPT_DENIED", "fix": {"Sid": "Allow CloudTrail"}}]}]
+        rows = self.rows(replay=replay)
+        self.assertIn((f"{A}:trail/management-events (config 02)",
+                       "compliant", "NON_COMPLIANT", "ENCRYPT_DENIED: x", "Allow CloudTrail"), rows)
+
+        self.assertEqual(demo_table.events_legend(replay),
+                         "events replayed:\n  config 02: key policy breaks encrypt")
+
+    def test_summary_counts_verdicts_and_fixes(self):
+        rows = [("a", "k", "NON_COMPLIANT", "f", "S"), ("b", "k", "NON_COMPLIANT", "f", "-"),
+                ("c", "k", "COMPLIANT", "-", "-")]
+        self.assertEqual(demo_table.summary(rows),
+                         "summary: 3 rows (1 COMPLIANT, 2 NON_COMPLIANT); 1 of 2 NON_COMPLIANT rows "
+                         "have a statement to add (`trailkey fix`), the others need an edit or a "
+                         "key state change")
+
     def test_no_random_ids_in_output(self):
         text = demo_table.render(self.rows())
         for ref in (K1, K2, K3):

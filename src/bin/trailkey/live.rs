@@ -514,6 +514,7 @@ pub async fn replay(a: &ReplayArgs) -> Result<u8, String> {
                     "ComplianceType": e.compliance.as_str(),
                     "Annotation": e.annotation,
                     "OrderingTimestamp": e.ordering_timestamp,
+                    "findings": e.findings,
                 })
             })),
             Err(e) => {
