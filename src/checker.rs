@@ -579,11 +579,41 @@ impl Checker<'_> {
         );
         let encrypt_ok = encrypt.is_some();
         if let Some(d) = encrypt {
-            // Seed 004: limit the grant with kms:EncryptionContext:aws:cloudtrail:arn.
-            let unconstrained: Vec<String> = self
-                .allowing(&d)
-                .into_iter()
-                .filter(|s| s.conditions_on(EC_ARN_KEY).next().is_none())
+            // Least-privilege guidance: limit the grant with
+            // kms:EncryptionContext:aws:cloudtrail:arn. Decided by what the condition allows,
+            // not by its presence: the same request with another account's trail in the
+            // encryption context (aws:SourceArn unchanged) must not pass the statement. A
+            // `StringLike "*"` or `arn:aws:cloudtrail:*:*:trail/*` condition limits nothing.
+            let mut parts = t.split(':');
+            let partition = parts.nth(1).unwrap_or("aws");
+            let region = parts.nth(1).unwrap_or("us-east-1");
+            let other = if crate::policy::arn_account(t) == Some("000000000000") {
+                "999999999999"
+            } else {
+                "000000000000"
+            };
+            let probe_arn =
+                format!("arn:{partition}:cloudtrail:{region}:{other}:trail/trailkey-probe");
+            let mut probe = simulate::trail_encrypt(&facts);
+            probe.context.set(
+                "kms:encryptioncontext:aws:cloudtrail:arn",
+                probe_arn.as_str(),
+            );
+            let pd = self.decide(&probe);
+            let open: Vec<usize> = if pd.is_allowed() {
+                pd.statements
+                    .iter()
+                    .filter(|r| r.source == crate::eval::Source::KeyPolicy)
+                    .map(|r| r.index)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let unconstrained: Vec<String> = d
+                .statements
+                .iter()
+                .filter(|r| r.source == crate::eval::Source::KeyPolicy && open.contains(&r.index))
+                .filter_map(|r| self.policy.statements.get(r.index))
                 .map(|s| s.label())
                 .collect();
             for label in unconstrained {
@@ -756,12 +786,41 @@ impl Checker<'_> {
         }
     }
 
-    fn allowing(&self, d: &Decision) -> Vec<&Statement> {
-        d.statements
-            .iter()
-            .filter(|r| r.source == crate::eval::Source::KeyPolicy)
-            .filter_map(|r| self.policy.statements.get(r.index))
-            .collect()
+    /// Key policy statements that let a named reader decrypt with no CloudTrail encryption
+    /// context at all (any other ciphertext under the key): READER_NOT_SCOPED decided by what
+    /// the conditions allow, so `Null ... false` passes and `StringLike ... "*"` without it
+    /// does not. `None` without readers or trails (then the condition's presence decides).
+    fn readers_without_context(&self) -> Option<Vec<usize>> {
+        let input = self.input;
+        let trail = input.trails.first()?;
+        if input.readers.is_empty() {
+            return None;
+        }
+        let facts = simulate::TrailFacts::new(input, trail);
+        let mut open = Vec::new();
+        for reader in &input.readers {
+            let Ok(p) = RequestPrincipal::parse(reader) else {
+                continue;
+            };
+            let mut req = simulate::trail_read(&facts, &p);
+            for k in [
+                "kms:encryptioncontext:aws:cloudtrail:arn",
+                "kms:encryptioncontext:aws:s3:arn",
+                "kms:encryptioncontextkeys",
+            ] {
+                req.context.remove(k);
+            }
+            let d = self.decide(&req);
+            if d.is_allowed() {
+                open.extend(
+                    d.statements
+                        .iter()
+                        .filter(|r| r.source == crate::eval::Source::KeyPolicy)
+                        .map(|r| r.index),
+                );
+            }
+        }
+        Some(open)
     }
 
     fn lint_statements(&mut self) {
@@ -770,7 +829,8 @@ impl Checker<'_> {
         let serves_eds = !input.event_data_stores.is_empty();
         let serves_trails = !input.trails.is_empty();
         let policy = self.policy;
-        for s in &policy.statements {
+        let unscoped = self.readers_without_context();
+        for (index, s) in policy.statements.iter().enumerate() {
             if s.effect != Effect::Allow {
                 continue;
             }
@@ -847,9 +907,13 @@ impl Checker<'_> {
                 }
             }
             // Cheapest test first: most reader statements carry the condition.
+            let without_context = match &unscoped {
+                Some(open) => open.contains(&index),
+                None => s.conditions_on(EC_ARN_KEY).next().is_none(),
+            };
             if serves_trails
                 && !serves_eds
-                && s.conditions_on(EC_ARN_KEY).next().is_none()
+                && without_context
                 && grants_aws_decrypt(s)
                 && !s
                     .action

@@ -227,6 +227,11 @@ impl<'a> BorrowedContext<'a> {
         self.put(key, BorrowedEntry::Fixed(values));
     }
 
+    /// Drops `key` (lowercase): the request does not carry it.
+    pub(crate) fn remove(&mut self, key: &str) {
+        self.entries.retain(|(k, _)| *k != key);
+    }
+
     fn put(&mut self, key: &'static str, entry: BorrowedEntry<'a>) {
         debug_assert!(!key.bytes().any(|b| b.is_ascii_uppercase()));
         match self.entries.iter_mut().find(|(k, _)| *k == key) {

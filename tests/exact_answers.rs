@@ -556,3 +556,71 @@ fn evaluation_time_decides_current_time_denies() {
         r.findings
     );
 }
+
+/// AWS KMS Developer Guide, least-privilege guidance for CloudTrail ("limit the grant with
+/// kms:EncryptionContext:aws:cloudtrail:arn"): decided by what the condition allows, not by its
+/// presence. A wildcard condition on the encryption context limits nothing.
+#[test]
+fn context_unconstrained_is_decided_by_what_the_condition_allows() {
+    let wildcard = |pattern: &str| {
+        format!(
+            r#"{{"Sid": "Encrypt", "Effect": "Allow", "Principal": {{"Service": "cloudtrail.amazonaws.com"}}, "Action": "kms:GenerateDataKey*", "Resource": "*",
+             "Condition": {{"StringEquals": {{"aws:SourceArn": "{TRAIL}"}},
+                           "StringLike": {{"kms:EncryptionContext:aws:cloudtrail:arn": "{pattern}"}}}}}}"#
+        )
+    };
+    for open in ["*", "arn:aws:cloudtrail:*:*:trail/*"] {
+        let r = check_text(&policy(&[&wildcard(open)]), &input());
+        let f = finding(&r, FindingId::ContextUnconstrained);
+        assert_eq!(f.statement.as_deref(), Some("Encrypt"), "{open}");
+    }
+    // Pinned to the account's trails (the main page's statement): limited.
+    let r = check_text(&policy(&[ENCRYPT]), &input());
+    assert!(
+        !ids(&r).contains(&FindingId::ContextUnconstrained),
+        "{:#?}",
+        r.findings
+    );
+    let pinned = wildcard("arn:aws:cloudtrail:*:111111111111:trail/*");
+    let r = check_text(&policy(&[&pinned]), &input());
+    assert!(
+        !ids(&r).contains(&FindingId::ContextUnconstrained),
+        "{:#?}",
+        r.findings
+    );
+}
+
+/// CloudTrail User Guide, "Configure AWS KMS key policies for CloudTrail": readers' Decrypt
+/// should require the CloudTrail encryption context (`Null ... false`). Decided by what the
+/// condition allows: an `...IfExists` condition on the context key is present but lets the
+/// reader decrypt anything else under the key.
+#[test]
+fn reader_not_scoped_is_decided_by_what_the_condition_allows() {
+    let reader = |condition: &str| {
+        format!(
+            r#"{{"Sid": "Read", "Effect": "Allow", "Principal": {{"AWS": "{READER}"}}, "Action": "kms:Decrypt", "Resource": "*", "Condition": {condition}}}"#
+        )
+    };
+    let mut i = input();
+    i.readers.push(READER.into());
+    let if_exists = reader(
+        r#"{"StringLikeIfExists": {"kms:EncryptionContext:aws:cloudtrail:arn": "arn:aws:cloudtrail:*:111111111111:trail/*"}}"#,
+    );
+    let r = check_text(&policy(&[ENCRYPT, &if_exists]), &i);
+    assert_eq!(
+        finding(&r, FindingId::ReaderNotScoped).statement.as_deref(),
+        Some("Read")
+    );
+    let required = reader(r#"{"Null": {"kms:EncryptionContext:aws:cloudtrail:arn": "false"}}"#);
+    let r = check_text(&policy(&[ENCRYPT, &required]), &i);
+    assert!(
+        !ids(&r).contains(&FindingId::ReaderNotScoped),
+        "{:#?}",
+        r.findings
+    );
+    assert!(
+        !ids(&r).contains(&FindingId::ReaderDenied),
+        "{:#?}",
+        r.findings
+    );
+}
