@@ -265,6 +265,18 @@ fn event_file(name: &str, replace: &[(&str, &str)]) -> tempfile::NamedTempFile {
 
 const K1_ID: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
 
+/// Event 10 (periodic) with Config's test-mode token (moto accepts PutEvaluations only in test
+/// mode).
+fn periodic_test_mode() -> tempfile::NamedTempFile {
+    let token =
+        serde_json::from_str::<Value>(&std::fs::read_to_string("events/10-periodic.json").unwrap())
+            .unwrap()["resultToken"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    event_file("10-periodic.json", &[(&token, "TESTMODE")])
+}
+
 fn key_id(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap()
 }
@@ -421,14 +433,7 @@ fn organization_mode_reads_a_key_in_another_account_through_sts() {
 fn periodic_sweep_of_200_trails_and_keys_evaluates_each_once() {
     let Some(m) = moto() else { return };
     let seeded = m.seed_scale(&["--keys", "200", "--trails", "200", "--broken-every", "10"]);
-    // Event 10 with Config's test-mode token (moto accepts PutEvaluations only in test mode).
-    let token =
-        serde_json::from_str::<Value>(&std::fs::read_to_string("events/10-periodic.json").unwrap())
-            .unwrap()["resultToken"]
-            .as_str()
-            .unwrap()
-            .to_string();
-    let periodic = event_file("10-periodic.json", &[(&token, "TESTMODE")]);
+    let periodic = periodic_test_mode();
     let (code, out, stderr) = m.trailkey(&[
         "replay",
         "--no-event-data-stores",
@@ -596,13 +601,7 @@ fn periodic_rule_runs_in_two_regions_evaluate_the_multi_region_trail_once() {
         "--multi-region",
     ]);
     let key = seeded["keys"][0]["arn"].as_str().unwrap();
-    let token =
-        serde_json::from_str::<Value>(&std::fs::read_to_string("events/10-periodic.json").unwrap())
-            .unwrap()["resultToken"]
-            .as_str()
-            .unwrap()
-            .to_string();
-    let periodic = event_file("10-periodic.json", &[(&token, "TESTMODE")]);
+    let periodic = periodic_test_mode();
     let path = periodic.path().display().to_string();
     let (code, elsewhere, stderr) = m.trailkey(&[
         "replay",

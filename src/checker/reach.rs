@@ -21,6 +21,11 @@ const PROBED_ACTIONS: &[&str] = &[
     "kms:DescribeKey",
 ];
 
+/// The trail a witness request is for (its `aws:SourceArn`), for messages.
+fn witness_trail(r: &Request) -> String {
+    context_value(r, "aws:sourcearn").unwrap_or("?").to_string()
+}
+
 fn context_value<'r>(r: &'r Request, key: &str) -> Option<&'r str> {
     r.context
         .get(key)
@@ -377,9 +382,7 @@ impl Checker<'_> {
                     reached = true;
                 }
                 Ok(Some((reach @ (TrailReach::AnyTrail | TrailReach::UntrustedAccounts), w))) => {
-                    let trail = context_value(&w.request, "aws:sourcearn")
-                        .unwrap_or("?")
-                        .to_string();
+                    let trail = witness_trail(&w.request);
                     let reach_text = if reach == TrailReach::AnyTrail {
                         "any trail in any account"
                     } else {
@@ -421,9 +424,7 @@ impl Checker<'_> {
         let describe_scope = self.trail_scope_entry(&describe, &trusted);
         if !reached {
             if let Ok(Some((TrailReach::AnyTrail | TrailReach::UntrustedAccounts, w))) = &describe {
-                let trail = context_value(&w.request, "aws:sourcearn")
-                    .unwrap_or("?")
-                    .to_string();
+                let trail = witness_trail(&w.request);
                 let message = format!("a trail of an untrusted account can make CloudTrail call kms:DescribeKey with this key (only DescribeKey: it cannot encrypt or decrypt), e.g. trail {trail}");
                 self.finding(
                     FindingId::ConfusedDeputy,
@@ -439,9 +440,7 @@ impl Checker<'_> {
         }
         // SOURCE_UNSCOPED: trails of trusted accounts other than the checked ones.
         if let Ok(Some((TrailReach::TrustedAccounts, w))) = &encrypt {
-            let trail = context_value(&w.request, "aws:sourcearn")
-                .unwrap_or("?")
-                .to_string();
+            let trail = witness_trail(&w.request);
             let message = format!("CloudTrail may use this key for trails other than the checked ones, e.g. {trail}: limit the grant with aws:SourceArn (or kms:EncryptionContext:aws:cloudtrail:arn) to the trails that need it");
             self.finding(
                 FindingId::SourceUnscoped,
