@@ -156,6 +156,28 @@ pub fn profile_defined(profile: &str) -> bool {
     }) || credentials.iter().any(|s| s == profile)
 }
 
+/// The organization of the credentials' account (`organizations:DescribeOrganization`, which
+/// member accounts may call too): `Ok(None)` when the account belongs to no organization
+/// (`AWSOrganizationsNotInUseException`); any other failure (AccessDenied included) is an
+/// error, so the caller can say why the id is unknown.
+pub async fn organization_id(conf: &aws_config::SdkConfig) -> Result<Option<String>, AwsError> {
+    match aws_sdk_organizations::Client::new(conf)
+        .describe_organization()
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out.organization.and_then(|o| o.id)),
+        Err(e) => {
+            let message = display_err(&e);
+            if message.starts_with("AWSOrganizationsNotInUseException") {
+                Ok(None)
+            } else {
+                Err(sdk_err("organizations:DescribeOrganization", "*", message))
+            }
+        }
+    }
+}
+
 /// The account the credentials act in (`sts:GetCallerIdentity`).
 pub async fn caller_account(conf: &aws_config::SdkConfig) -> Result<String, AwsError> {
     let out = aws_sdk_sts::Client::new(conf)

@@ -716,3 +716,35 @@ fn check_key_id_reads_a_live_key_by_alias_and_its_trails() {
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(r["findings"][0]["id"], "KEY_NOT_ENABLED", "{r:#}");
 }
+
+/// IAM User Guide, "AWS global condition context keys": aws:PrincipalOrgID is the caller's
+/// organization. `scan` reads it with DescribeOrganization (member accounts may call it), so an
+/// organization perimeter is decided without --org-id; outside an organization it stays unknown.
+#[test]
+fn scan_reads_the_organization_id() {
+    let Some(m) = moto() else { return };
+    m.seed_scale(&[
+        "--keys",
+        "1",
+        "--trails",
+        "1",
+        "--names",
+        "management-events",
+    ]);
+    let (_, scan, stderr) = m.trailkey(&["scan", "--format", "json", "--no-event-data-stores"]);
+    assert!(
+        scan["scanned"]["organization_id"].is_null(),
+        "{scan:#} {stderr}"
+    );
+    let id = m.python(&[
+        "-c",
+        "import sys; sys.path.insert(0, 'scripts'); import seed_demo as d\n\
+         o = d.Accounts(sys.argv[1]).client('111111111111', 'organizations')\n\
+         print(o.create_organization(FeatureSet='ALL')['Organization']['Id'])",
+        &m.endpoint(),
+    ]);
+    let (code, scan, stderr) = m.trailkey(&["scan", "--format", "json", "--no-event-data-stores"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(scan["scanned"]["organization_id"], id.trim(), "{stderr}");
+    assert!(!stderr.contains("organization id is unknown"), "{stderr}");
+}

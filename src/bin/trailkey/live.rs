@@ -54,6 +54,22 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
             .unwrap_or_default();
         format!("cannot identify the account ({who}{endpoint}): {e}")
     })?;
+    // The organization, so aws:PrincipalOrgID conditions are decided: --org-id, else
+    // DescribeOrganization when it is readable.
+    let mut org_note = None;
+    let discovered_org = match &a.requirements.org_id {
+        Some(_) => None,
+        None => match trailkey::aws::organization_id(&conf).await {
+            Ok(o) => o,
+            Err(e) => {
+                org_note = Some(format!(
+                    "the organization id is unknown ({e}); pass --org-id to decide aws:PrincipalOrgID conditions"
+                ));
+                None
+            }
+        },
+    };
+    let organization = a.requirements.org_id.clone().or(discovered_org);
     let mut errors: Vec<(String, Vec<String>, String)> = Vec::new();
     let trails = aws
         .trails()
@@ -105,6 +121,7 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
         }
         let mut input = CheckInput::new(key.clone());
         crate::apply_requirements(&a.requirements, &mut input)?;
+        input.organization_id = organization.clone();
         let facts = match aws.key(&key).await {
             Ok(f) => f,
             // Deleted or not usable in its own Region: a finding on what uses it, as the
@@ -158,7 +175,7 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
     match a.format {
         CheckFormat::Json => {
             let mut v = json!({
-                "scanned": {"account": account, "region": region, "trails": trails.len(), "event_data_stores": stores.len(), "keys": reports.len() + errors.iter().filter(|e| e.0 != "*").count() + other_account.len()},
+                "scanned": {"account": account, "region": region, "organization_id": organization, "trails": trails.len(), "event_data_stores": stores.len(), "keys": reports.len() + errors.iter().filter(|e| e.0 != "*").count() + other_account.len()},
                 "compliance": verdict,
                 "reports": reports.iter().map(|(r, res)| json!({"key": r.key, "compliance": r.compliance, "resources": res, "findings": r.findings, "scope": r.scope})).collect::<Vec<_>>(),
                 "unencrypted_trails": unencrypted.iter().map(|r| json!({"trail": r.key, "compliance": r.compliance, "findings": r.findings})).collect::<Vec<_>>(),
@@ -192,7 +209,11 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
                 .collect();
             writeln!(
                 out,
-                "scanned account {account} in {region}: {} trails ({} encrypted), {} event data stores, {} keys",
+                "scanned account {account} in {region}{}: {} trails ({} encrypted), {} event data stores, {} keys",
+                organization
+                    .as_deref()
+                    .map(|o| format!(" (organization {o})"))
+                    .unwrap_or_default(),
                 trailkey::handler::unencrypted_trails(&trails).len()
                     + trailkey::handler::users_by_key(&trails, &[])
                         .values()
@@ -223,6 +244,9 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
     print_counts(a.call_counts, &counts);
     if a.no_event_data_stores {
         eprintln!("trailkey: event data stores were not checked (--no-event-data-stores)");
+    }
+    if let Some(n) = &org_note {
+        eprintln!("trailkey: {n}");
     }
     for o in &other_account {
         eprintln!(
