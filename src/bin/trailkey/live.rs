@@ -170,12 +170,17 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
     if a.no_event_data_stores {
         not_checked.push("event data stores (--no-event-data-stores)".into());
     }
+    // Each trail once (shadow trails are listed in every Region).
+    let encrypted_trails: usize = trailkey::handler::users_by_key(&trails, &[])
+        .values()
+        .map(|u| u.trails.len())
+        .sum();
     let mut out = std::io::stdout().lock();
     let w = |e: std::io::Error| format!("cannot write output: {e}");
     match a.format {
         CheckFormat::Json => {
             let mut v = json!({
-                "scanned": {"account": account, "region": region, "organization_id": organization, "trails": trails.len(), "event_data_stores": stores.len(), "keys": reports.len() + errors.iter().filter(|e| e.0 != "*").count() + other_account.len()},
+                "scanned": {"account": account, "region": region, "organization_id": organization, "trails": unencrypted.len() + encrypted_trails, "event_data_stores": stores.len(), "keys": reports.len() + errors.iter().filter(|e| e.0 != "*").count() + other_account.len()},
                 "compliance": verdict,
                 "reports": reports.iter().map(|(r, res)| json!({"key": r.key, "compliance": r.compliance, "resources": res, "findings": r.findings, "scope": r.scope})).collect::<Vec<_>>(),
                 "unencrypted_trails": unencrypted.iter().map(|r| json!({"trail": r.key, "compliance": r.compliance, "findings": r.findings})).collect::<Vec<_>>(),
@@ -214,15 +219,8 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
                     .as_deref()
                     .map(|o| format!(" (organization {o})"))
                     .unwrap_or_default(),
-                trailkey::handler::unencrypted_trails(&trails).len()
-                    + trailkey::handler::users_by_key(&trails, &[])
-                        .values()
-                        .map(|u| u.trails.len())
-                        .sum::<usize>(),
-                trailkey::handler::users_by_key(&trails, &[])
-                    .values()
-                    .map(|u| u.trails.len())
-                    .sum::<usize>(),
+                unencrypted.len() + encrypted_trails,
+                encrypted_trails,
                 stores.len(),
                 keys.len().max(reports.len() + other_account.len())
             )
