@@ -476,26 +476,21 @@ pub fn evaluate_unusable_key(
     reason: &str,
     ordering: &str,
 ) -> Evaluation {
-    let message = format!(
-        "the key `{key_arn}` is deleted or not Enabled, so CloudTrail cannot encrypt with it (KMS: {reason})"
-    );
+    // The same finding `trailkey scan` reports, on the resource that names the key.
+    let mut findings =
+        crate::checker::unusable_key_report(&CheckInput::new(key_arn), reason).findings;
+    let mut head = String::new();
+    for f in &mut findings {
+        f.resource = resource_id.to_string();
+        head = format!("{}: {}", f.id, f.message);
+    }
     Evaluation {
         resource_type: resource_type.to_string(),
         resource_id: resource_id.to_string(),
         compliance: EvaluationCompliance::NonCompliant,
-        annotation: clip(
-            &format!("{}: {message}", FindingId::KeyNotEnabled),
-            MAX_ANNOTATION,
-        ),
+        annotation: clip(&head, MAX_ANNOTATION),
         ordering_timestamp: ordering.to_string(),
-        findings: vec![crate::checker::Finding {
-            id: FindingId::KeyNotEnabled,
-            severity: crate::checker::Severity::Error,
-            resource: resource_id.to_string(),
-            statement: None,
-            message,
-            fix: None,
-        }],
+        findings,
     }
 }
 
