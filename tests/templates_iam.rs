@@ -250,15 +250,29 @@ fn resources_of_type<'a>(doc: &'a Value, ty: &str) -> Vec<(String, &'a Mapping)>
     let Some(Value::Mapping(resources)) = field(top, "Resources") else {
         return Vec::new();
     };
-    resources
-        .iter()
-        .filter_map(|(id, r)| match r {
+    of_type(resources, ty)
+}
+
+/// The resources of `ty` in a Resources mapping, including the bodies of `Fn::ForEach::<name>`
+/// loops (AWS::LanguageExtensions: `[identifier, collection, {templated resources}]`), named by
+/// their templated logical id (`ConfigInvoke&{AccountId}`).
+fn of_type<'a>(resources: &'a Mapping, ty: &str) -> Vec<(String, &'a Mapping)> {
+    let mut out = Vec::new();
+    for (id, r) in resources {
+        let name = plain_str(id).unwrap_or("?");
+        match r {
             Value::Mapping(r) if field(r, "Type").and_then(plain_str) == Some(ty) => {
-                Some((plain_str(id).unwrap_or("?").to_owned(), r))
+                out.push((name.to_owned(), r));
             }
-            _ => None,
-        })
-        .collect()
+            Value::Sequence(seq) if name.starts_with("Fn::ForEach::") => {
+                if let Some(Value::Mapping(body)) = seq.get(2) {
+                    out.extend(of_type(body, ty));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 fn properties(resource: &Mapping) -> Option<&Mapping> {
@@ -458,6 +472,26 @@ fn single_account_config_permission_has_source_account() {
             "{id}: no SourceAccount ({scopes:?})"
         );
     }
+}
+
+/// "How to Centrally Manage AWS Config Rules across Multiple AWS Accounts" (AWS DevOps Blog),
+/// step 2, "Authorize Config Rules in the managed-account to invoke a Lambda function in the
+/// admin-account": `config.amazonaws.com` with the managed account as the source account. The default
+/// organization path (InvokePermission=SourceAccount) adds one such permission per member
+/// account from deploy/org-invoke-permissions.yaml's Fn::ForEach.
+#[test]
+fn org_member_invoke_permissions_are_one_per_source_account() {
+    let perms = config_permissions(&load_named("deploy/org-invoke-permissions.yaml").unwrap());
+    assert_eq!(perms.len(), 1, "want the one ForEach-templated permission: {perms:?}");
+    let (id, scopes) = &perms[0];
+    assert_eq!(id, "ConfigInvoke&{AccountId}");
+    assert_eq!(scopes, &vec!["SourceAccount"]);
+    // org-central: its own permission is SourceAccount (default) or PrincipalOrgID.
+    let central = config_permissions(&load_named("deploy/org-central.yaml").unwrap());
+    assert!(
+        central.iter().any(|(_, s)| s.contains(&"SourceAccount")),
+        "deploy/org-central.yaml: no SourceAccount permission: {central:?}"
+    );
 }
 
 #[test]
