@@ -41,7 +41,7 @@ MAX_GLIBC="2.34"
 
 # ---- the pins of the build-std path: change them together ----
 # `rustc +nightly --version` of the toolchain the machine image carries.
-PINNED_NIGHTLY="rustc 1.97.0-nightly (e50aa6fba 2026-05-19)"
+PINNED_NIGHTLY="${LAMBDA_PINNED_NIGHTLY:-rustc 1.97.0-nightly (e50aa6fba 2026-05-19)}"
 # Debian's rust-src for the same release (architecture `all`), and the folder it unpacks to.
 RUST_SRC_DEB="${RUST_SRC_DEB:-1.97.1+dfsg1-1}"
 RUST_SRC_TREE="usr/src/rustc-1.97.1"
@@ -95,7 +95,7 @@ ensure_rust_src() {
       || { tail -n 20 "$apt_dir/update.log" >&2; fail "apt-get update of $DEBIAN_SUITES failed"; }
     (cd "$apt_dir/debs" && apt-get "${apt_opts[@]}" download "rust-src=$RUST_SRC_DEB" >"$apt_dir/download.log" 2>&1) \
       || { cat "$apt_dir/download.log" >&2
-           fail "Debian rust-src $RUST_SRC_DEB is not in $DEBIAN_SUITES any more (have: $(apt-cache "${apt_opts[@]}" madison rust-src 2>/dev/null | awk -F'|' '{gsub(/ /,"",$2); printf "%s ", $2}')): install the $TRIPLE target with rustup, or move PINNED_NIGHTLY and RUST_SRC_DEB in scripts/lambda_zip.sh to a matching pair"; }
+           fail "Debian rust-src $RUST_SRC_DEB is not in $DEBIAN_SUITES any more (have: $(apt-cache "${apt_opts[@]}" madison rust-src 2>/dev/null | awk -F'|' '{gsub(/ /,"",$2); print $2}' | sort -u | tr '\n' ' ')): install the $TRIPLE target with rustup, or move PINNED_NIGHTLY and RUST_SRC_DEB in scripts/lambda_zip.sh to a matching pair"; }
     deb="$(ls "$apt_dir/debs"/rust-src_*_all.deb)"
     rm -rf "$CACHE/rust-src-$RUST_SRC_DEB.tmp"
     dpkg-deb -x "$deb" "$CACHE/rust-src-$RUST_SRC_DEB.tmp"
