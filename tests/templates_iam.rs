@@ -482,7 +482,11 @@ fn single_account_config_permission_has_source_account() {
 #[test]
 fn org_member_invoke_permissions_are_one_per_source_account() {
     let perms = config_permissions(&load_named("deploy/org-invoke-permissions.yaml").unwrap());
-    assert_eq!(perms.len(), 1, "want the one ForEach-templated permission: {perms:?}");
+    assert_eq!(
+        perms.len(),
+        1,
+        "want the one ForEach-templated permission: {perms:?}"
+    );
     let (id, scopes) = &perms[0];
     assert_eq!(id, "ConfigInvoke&{AccountId}");
     assert_eq!(scopes, &vec!["SourceAccount"]);
