@@ -92,6 +92,11 @@ if [[ -n "$ZIP" ]]; then
   "$PY" -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract("bootstrap", sys.argv[2])' \
     "$ZIP" "$WORK"
   chmod +x "$WORK/bootstrap"
+  # An arm64 zip (the default of make lambda-zip) would run only under qemu here, whose timings
+  # say nothing about Lambda's: measure the x86_64 zip instead.
+  zip_machine="$(LC_ALL=C readelf -h "$WORK/bootstrap" | awk -F: '/Machine:/ {gsub(/^ +/, "", $2); print $2}')"
+  [[ "$zip_machine" == *"X86-64"* ]] \
+    || fail "the bootstrap in $ZIP is for '$zip_machine', not this machine: build the x86_64 zip (make lambda-zip LAMBDA_ARCH=x86_64)"
   BOOTSTRAP="$WORK/bootstrap"
 elif [[ -z "$BOOTSTRAP" ]]; then
   step "building the release bootstrap (cargo build --release --bin trailkey-rule)"
