@@ -178,15 +178,81 @@ pub async fn organization_id(conf: &aws_config::SdkConfig) -> Result<Option<Stri
     }
 }
 
-/// The account the credentials act in (`sts:GetCallerIdentity`).
-pub async fn caller_account(conf: &aws_config::SdkConfig) -> Result<String, AwsError> {
+/// Who the credentials are (`sts:GetCallerIdentity`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The account they act in.
+    pub account: String,
+    /// The partition of the caller's ARN (`aws`, `aws-cn`, `aws-us-gov`).
+    pub partition: String,
+}
+
+/// The account (and partition) the credentials act in (`sts:GetCallerIdentity`).
+pub async fn caller(conf: &aws_config::SdkConfig) -> Result<Caller, AwsError> {
     let out = aws_sdk_sts::Client::new(conf)
         .get_caller_identity()
         .send()
         .await
         .map_err(|e| sdk_err("sts:GetCallerIdentity", "*", display_err(&e)))?;
-    out.account
-        .ok_or_else(|| sdk_err("sts:GetCallerIdentity", "*", "no account in the reply"))
+    let partition = out
+        .arn
+        .as_deref()
+        .and_then(|a| a.split(':').nth(1))
+        .filter(|p| !p.is_empty())
+        .unwrap_or("aws")
+        .to_string();
+    let account = out
+        .account
+        .ok_or_else(|| sdk_err("sts:GetCallerIdentity", "*", "no account in the reply"))?;
+    Ok(Caller { account, partition })
+}
+
+/// An account of the organization, as `organizations:ListAccounts` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgAccount {
+    /// The account id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its state (`ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`, ...; from `Status` when the reply
+    /// has no `State`).
+    pub state: String,
+}
+
+/// Every account of the organization (`organizations:ListAccounts`, all pages): callable from
+/// the management account or a delegated administrator.
+pub async fn organization_accounts(
+    conf: &aws_config::SdkConfig,
+) -> Result<Vec<OrgAccount>, AwsError> {
+    let client = aws_sdk_organizations::Client::new(conf);
+    let mut accounts = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .list_accounts()
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| sdk_err("organizations:ListAccounts", "*", display_err(&e)))?;
+        for a in page.accounts.unwrap_or_default() {
+            let Some(id) = a.id else { continue };
+            let state = a
+                .state
+                .map(|s| s.as_str().to_string())
+                .or_else(|| a.status.map(|s| s.as_str().to_string()))
+                .unwrap_or_else(|| "UNKNOWN".into());
+            accounts.push(OrgAccount {
+                id,
+                name: a.name.unwrap_or_default(),
+                state,
+            });
+        }
+        match page.next_token {
+            Some(t) if !t.is_empty() => token = Some(t),
+            _ => break,
+        }
+    }
+    Ok(accounts)
 }
 
 /// Counts HTTP attempts per AWS operation (`kms:GetKeyPolicy`, `sts:AssumeRole`), retries
@@ -769,32 +835,35 @@ pub struct SdkAssumeRole {
     pub config: aws_config::SdkConfig,
     /// STS.
     pub sts: aws_sdk_sts::Client,
+    /// The role session name (`trailkey-rule`; `trailkey-scan` for the CLI), as CloudTrail
+    /// records it.
+    pub session: &'static str,
 }
 
 impl SdkAssumeRole {
-    /// From the loaded configuration.
+    /// From the loaded configuration, session name `trailkey-rule`.
     pub fn new(conf: &aws_config::SdkConfig) -> Self {
         Self {
             config: conf.clone(),
             sts: aws_sdk_sts::Client::new(conf),
+            session: "trailkey-rule",
         }
     }
-}
 
-#[async_trait]
-impl AssumeRole for SdkAssumeRole {
-    async fn assume(
+    /// The configuration acting as `arn:<partition>:iam::<account>:role/<role_name>`
+    /// (`sts:AssumeRole`), otherwise the same (Region, endpoint, retries, HTTP client).
+    pub async fn assume_config(
         &self,
         account: &str,
         partition: &str,
         role_name: &str,
-    ) -> Result<Box<dyn RuleAws>, AwsError> {
+    ) -> Result<aws_config::SdkConfig, AwsError> {
         let role_arn = format!("arn:{partition}:iam::{account}:role/{role_name}");
         let out = self
             .sts
             .assume_role()
             .role_arn(&role_arn)
-            .role_session_name("trailkey-rule")
+            .role_session_name(self.session)
             .send()
             .await
             .map_err(|e| sdk_err("sts:AssumeRole", &role_arn, display_err(&e)))?;
@@ -809,11 +878,23 @@ impl AssumeRole for SdkAssumeRole {
             expiry,
             "trailkey-assume-role",
         );
-        let conf = self
+        Ok(self
             .config
             .to_builder()
             .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(creds))
-            .build();
+            .build())
+    }
+}
+
+#[async_trait]
+impl AssumeRole for SdkAssumeRole {
+    async fn assume(
+        &self,
+        account: &str,
+        partition: &str,
+        role_name: &str,
+    ) -> Result<Box<dyn RuleAws>, AwsError> {
+        let conf = self.assume_config(account, partition, role_name).await?;
         Ok(Box::new(SdkAws::new(&conf)))
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! Layers, each using only the ones before it: [`policy`] (model + parser) → [`eval`]
 //! (decisions) → [`checker`] (CloudTrail requirements → findings and fixes) → [`report`]
-//! (renderers) → [`rule`] (the Config rule's pure logic).
+//! (renderers) → [`rule`] (the Config rule's pure logic) → [`handler`] (the rule's Lambda
+//! handler) and [`scan`] (`trailkey scan`), both over [`aws`] (the only AWS SDK user).
 #![warn(missing_docs)]
 
 #[cfg(feature = "aws")]
@@ -16,3 +17,5 @@ pub mod handler;
 pub mod policy;
 pub mod report;
 pub mod rule;
+#[cfg(feature = "aws")]
+pub mod scan;

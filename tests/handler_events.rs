@@ -1,6 +1,7 @@
 //! Every `events/*.json` replayed through the real handler, with fakes at the SDK boundary.
 //! Asserts the exact evaluations put (type, id, compliance, annotation, timestamp, batches) and
-//! the errors returned.
+//! the errors returned. The same fakes drive `trailkey::scan` over an organization's accounts
+//! (the end of the file).
 #![cfg(feature = "aws")]
 #![allow(
     clippy::unwrap_used,
@@ -154,7 +155,10 @@ impl RuleAws for Shared {
 struct Org {
     accounts: HashMap<String, Arc<Fake>>,
     assumed: Mutex<Vec<String>>,
+    /// Every AssumeRole is refused.
     fail: bool,
+    /// AssumeRole into these accounts is refused.
+    refuse: Vec<&'static str>,
 }
 
 #[async_trait]
@@ -167,7 +171,7 @@ impl AssumeRole for Org {
     ) -> Result<Box<dyn RuleAws>, AwsError> {
         let arn = format!("arn:{partition}:iam::{account}:role/{role}");
         self.assumed.lock().unwrap().push(arn.clone());
-        if self.fail {
+        if self.fail || self.refuse.contains(&account) {
             return Err(AwsError {
                 operation: "sts:AssumeRole",
                 resource: arn,
@@ -605,6 +609,7 @@ fn org(fail: bool) -> (Org, Arc<Fake>, Arc<Fake>) {
             accounts,
             assumed: Mutex::new(vec![]),
             fail,
+            refuse: vec![],
         },
         member,
         owner,
@@ -746,5 +751,197 @@ async fn unreadable_key_puts_what_was_decided_then_fails_naming_key_and_permissi
     assert_eq!(
         summary(&batches[0]),
         vec![s("AWS::CloudTrail::Trail", "plain", "NON_COMPLIANT")]
+    );
+}
+
+// `trailkey scan --org`: the library's organization scan over the same fakes.
+
+const K2: &str = "arn:aws:kms:eu-west-1:333333333333:key/2222abcd-12ab-34cd-56ef-1234567890ab";
+const K3: &str = "arn:aws:kms:us-east-1:999999999999:key/3333abcd-12ab-34cd-56ef-1234567890ab";
+const T2: &str = "arn:aws:cloudtrail:us-east-1:222222222222:trail/management-events";
+
+fn trail(arn: &str, key: &str) -> TrailInfo {
+    TrailInfo {
+        arn: arn.into(),
+        name: arn.rsplit('/').next().unwrap().into(),
+        kms_key_id: Some(key.into()),
+        bucket: Some("trailkey-logs".into()),
+        ..Default::default()
+    }
+}
+
+async fn org_scan(own: &Fake, org: &Org, accounts: &[&str]) -> trailkey::scan::ScanResult {
+    let base = trailkey::checker::CheckInput::new("");
+    let accounts: Vec<String> = accounts.iter().map(|a| a.to_string()).collect();
+    trailkey::scan::scan(
+        "111111111111",
+        own,
+        Some(trailkey::scan::Organization {
+            assumer: org,
+            partition: "aws",
+            role_name: "trailkey-scan",
+            accounts: &accounts,
+        }),
+        &trailkey::scan::ScanOptions {
+            base: &base,
+            event_data_stores: true,
+            concurrency: 3,
+        },
+        &|| {},
+    )
+    .await
+}
+
+/// AWS Organizations User Guide, "Accessing member accounts in your organization": the management
+/// account reaches a member account through a role in it (`OrganizationAccountAccessRole` by
+/// default). Each key is read once, by the account that owns it, whichever accounts list the
+/// trails that use it; a key outside the scanned accounts is named, not read.
+#[tokio::test]
+async fn org_scan_reads_each_key_once_through_its_owner_account() {
+    // The management account (the caller) owns K1 and its trail; the member lists the same
+    // trail again (an organization trail is visible in member accounts) plus its own trails:
+    // one on K1, one on the log archive account's K2, one on an outside account's K3.
+    let mut own = fake("k1-cross-account");
+    own.trails = vec![t1()];
+    let member = Arc::new(Fake {
+        trails: vec![
+            t1(),
+            trail(T2, K1),
+            trail(
+                "arn:aws:cloudtrail:us-east-1:222222222222:trail/outside",
+                K3,
+            ),
+        ],
+        ..Fake::default()
+    });
+    let mut archive = Fake {
+        trails: vec![trail(
+            "arn:aws:cloudtrail:eu-west-1:333333333333:trail/archive",
+            K2,
+        )],
+        ..Fake::default()
+    };
+    let mut k2 = k1("k1-cross-account");
+    k2.key_arn = K2.into();
+    archive.keys.insert(K2.into(), Ok(k2));
+    let archive = Arc::new(archive);
+    let org = Org {
+        accounts: HashMap::from([
+            ("222222222222".to_string(), member.clone()),
+            ("333333333333".to_string(), archive.clone()),
+        ]),
+        assumed: Mutex::new(vec![]),
+        fail: false,
+        refuse: vec![],
+    };
+    let r = org_scan(
+        &own,
+        &org,
+        &["111111111111", "222222222222", "333333333333"],
+    )
+    .await;
+    assert_eq!(
+        *org.assumed.lock().unwrap(),
+        vec![
+            "arn:aws:iam::222222222222:role/trailkey-scan".to_string(),
+            "arn:aws:iam::333333333333:role/trailkey-scan".to_string(),
+        ],
+        "the caller's own account is scanned with its own credentials"
+    );
+    assert_eq!(*own.key_reads.lock().unwrap(), vec![K1.to_string()]);
+    assert_eq!(*archive.key_reads.lock().unwrap(), vec![K2.to_string()]);
+    assert!(member.key_reads.lock().unwrap().is_empty());
+    assert_eq!((r.trails, r.encrypted_trails, r.keys), (4, 4, 3));
+    let k1_report = r.reports.iter().find(|k| k.report.key == K1).unwrap();
+    assert_eq!(k1_report.resources, vec![T1.to_string(), T2.to_string()]);
+    assert_eq!(
+        k1_report.report.compliance,
+        trailkey::checker::Compliance::Compliant,
+        "{:?}",
+        k1_report.report.findings
+    );
+    assert_eq!(
+        r.other_account,
+        vec![trailkey::scan::OtherAccountKey {
+            key: K3.into(),
+            account: "999999999999".into(),
+            resources: vec!["arn:aws:cloudtrail:us-east-1:222222222222:trail/outside".into()],
+        }]
+    );
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert!(r
+        .accounts
+        .iter()
+        .all(|a| a.outcome == trailkey::scan::AccountOutcome::Scanned));
+}
+
+/// One account's refusal (its role is missing or does not trust the caller) is reported against
+/// that account and never stops the others; the overall verdict is then UNKNOWN, never
+/// COMPLIANT. A key owned by the refused account is a read error naming the trails that use it.
+#[tokio::test]
+async fn org_scan_isolates_a_refused_account_and_is_never_compliant_then() {
+    let own = fake("k1-cross-account");
+    let member = Arc::new(Fake {
+        trails: vec![trail(T2, K1)],
+        ..Fake::default()
+    });
+    let all_ok = Org {
+        accounts: HashMap::from([("222222222222".to_string(), member.clone())]),
+        assumed: Mutex::new(vec![]),
+        fail: false,
+        refuse: vec![],
+    };
+    let r = org_scan(&own, &all_ok, &["111111111111", "222222222222"]).await;
+    assert_eq!(
+        r.verdict(),
+        trailkey::scan::ScanVerdict::Compliant,
+        "{:?}",
+        r.reports
+    );
+
+    // 444444444444 refuses the role: its trails are unknown, and its key K4 (used by a trail of
+    // the member) cannot be read.
+    let k4 = "arn:aws:kms:us-east-1:444444444444:key/4444abcd-12ab-34cd-56ef-1234567890ab";
+    let member2 = Arc::new(Fake {
+        trails: vec![
+            trail(T2, K1),
+            trail("arn:aws:cloudtrail:us-east-1:222222222222:trail/k4", k4),
+        ],
+        ..Fake::default()
+    });
+    let refused = Org {
+        accounts: HashMap::from([("222222222222".to_string(), member2)]),
+        assumed: Mutex::new(vec![]),
+        fail: false,
+        refuse: vec!["444444444444"],
+    };
+    let r = org_scan(
+        &own,
+        &refused,
+        &["111111111111", "444444444444", "222222222222"],
+    )
+    .await;
+    assert_eq!(r.verdict(), trailkey::scan::ScanVerdict::Unknown);
+    let failed: Vec<(&str, &str)> = r.failed_accounts().collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].0, "444444444444");
+    assert!(
+        failed[0].1.contains("sts:AssumeRole") && failed[0].1.contains("role/trailkey-scan"),
+        "{failed:?}"
+    );
+    // The other accounts were scanned all the same.
+    assert_eq!(r.reports.len(), 1);
+    assert_eq!(r.reports[0].resources, vec![T1.to_string(), T2.to_string()]);
+    assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+    assert_eq!(r.errors[0].key, k4);
+    assert_eq!(r.errors[0].account, "444444444444");
+    assert_eq!(
+        r.errors[0].resources,
+        vec!["arn:aws:cloudtrail:us-east-1:222222222222:trail/k4".to_string()]
+    );
+    assert!(
+        r.errors[0].message.contains("could not be scanned"),
+        "{:?}",
+        r.errors
     );
 }

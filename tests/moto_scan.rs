@@ -748,3 +748,132 @@ fn scan_reads_the_organization_id() {
     assert_eq!(scan["scanned"]["organization_id"], id.trim(), "{stderr}");
     assert!(!stderr.contains("organization id is unknown"), "{stderr}");
 }
+
+/// AWS Organizations User Guide, "Accessing member accounts in your organization": from the
+/// management account, `scan --org --role-name OrganizationAccountAccessRole` lists the
+/// organization's accounts (ListAccounts), scans each through that role, and reads each key once
+/// with its owner's credentials: the organization trail's key in the management account, the
+/// member trail's key in the log archive account. CloudTrail User Guide, "Creating a trail for an
+/// organization": the organization trail's log objects are under AWSLogs/<o-id>/<account>/, and
+/// DescribeOrganization gives that id.
+#[test]
+fn scan_org_reads_every_account_through_the_role_and_each_key_with_its_owner() {
+    let Some(m) = moto() else { return };
+    let seeded: Value =
+        serde_json::from_str(&m.python(&["scripts/seed_org.py", "--endpoint", &m.endpoint()]))
+            .unwrap();
+    let acct = |n: &str| seeded["accounts"][n].as_str().unwrap().to_string();
+    let (code, scan, stderr) = m.trailkey(&[
+        "scan",
+        "--org",
+        "--role-name",
+        "OrganizationAccountAccessRole",
+        "--no-event-data-stores",
+        "--call-counts",
+        "--format",
+        "json",
+    ]);
+    // member-unencrypted is NON_COMPLIANT; nothing failed to read.
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(scan["compliance"], "NON_COMPLIANT", "{scan:#}");
+    assert_eq!(
+        scan["scanned"]["organization_id"], seeded["organization_id"],
+        "{stderr}"
+    );
+    let accounts = scan["scanned"]["accounts"].as_array().unwrap();
+    let outcome = |a: &str| {
+        accounts
+            .iter()
+            .find(|x| x["account"] == a)
+            .unwrap_or_else(|| panic!("{a} not in {accounts:?}"))["outcome"]
+            .clone()
+    };
+    assert_eq!(accounts.len(), 3, "{accounts:?}");
+    for a in ["management", "log_archive", "member"] {
+        assert_eq!(outcome(&acct(a)), "scanned", "{a}");
+    }
+    let report = |key: &str| {
+        let arn = seeded["keys"][key].as_str().unwrap();
+        scan["reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"] == arn)
+            .unwrap_or_else(|| panic!("no report for {key}: {scan:#}"))
+            .clone()
+    };
+    let org = report("org");
+    assert_eq!(org["compliance"], "COMPLIANT", "{org:#}");
+    assert_eq!(
+        org["resources"],
+        serde_json::json!([seeded["trails"]["org-trail"]])
+    );
+    let archive = report("archive");
+    assert_eq!(archive["compliance"], "COMPLIANT", "{archive:#}");
+    assert_eq!(
+        archive["resources"],
+        serde_json::json!([seeded["trails"]["member-trail"]])
+    );
+    assert_eq!(
+        scan["unencrypted_trails"][0]["trail"],
+        seeded["trails"]["member-unencrypted"]
+    );
+    assert_eq!(scan["other_account_keys"][0]["account"], "999999999999");
+    assert!(scan["errors"].as_array().unwrap().is_empty(), "{scan:#}");
+    // The floor: one GetKeyPolicy and one DescribeKey per key read, one AssumeRole per other
+    // account, one DescribeTrails per account.
+    let counts: Value = serde_json::from_str(
+        stderr
+            .lines()
+            .find(|l| l.starts_with("{\"aws_calls\""))
+            .unwrap_or_else(|| panic!("{stderr}")),
+    )
+    .unwrap();
+    let calls = &counts["aws_calls"];
+    assert_eq!(calls["kms:GetKeyPolicy"], 2, "{calls}");
+    assert_eq!(calls["kms:DescribeKey"], 2, "{calls}");
+    assert_eq!(calls["sts:AssumeRole"], 2, "{calls}");
+    assert_eq!(calls["cloudtrail:DescribeTrails"], 3, "{calls}");
+    assert_eq!(calls["organizations:ListAccounts"], 1, "{calls}");
+
+    // The human form: what was scanned first, then the table.
+    let (_, human, _) = {
+        let out = Command::new(env!("CARGO_BIN_EXE_trailkey"))
+            .args([
+                "scan",
+                "--org",
+                "--role-name",
+                "OrganizationAccountAccessRole",
+                "--no-event-data-stores",
+            ])
+            .envs(m.env())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let first = human.lines().next().unwrap();
+    assert!(
+        first.starts_with("scanned 3 of 3 accounts (organization o-")
+            && first.contains("from account 111111111111 in us-east-1: 4 trails (3 encrypted)"),
+        "{human}"
+    );
+    assert!(human.contains("member-unencrypted | -"), "{human}");
+}
+
+/// `--role-name` is checked before any AWS call: a path or a character IAM rejects is named.
+#[test]
+fn scan_org_rejects_a_bad_role_name_before_calling_aws() {
+    let out = Command::new(env!("CARGO_BIN_EXE_trailkey"))
+        .args(["scan", "--org", "--role-name", "path/Role"])
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("--role-name: `path/Role`"), "{stderr}");
+}

@@ -56,6 +56,17 @@ pub struct ScanArgs {
     /// Print the AWS calls made (HTTP attempts per operation, retries included) to stderr as JSON.
     #[arg(long)]
     pub call_counts: bool,
+    /// Scan every ACTIVE account of the organization (Organizations ListAccounts, from the
+    /// management account or a delegated administrator), each through --role-name.
+    #[arg(long, requires = "role_name")]
+    pub org: bool,
+    /// With --org: the role assumed in each account (arn:<partition>:iam::<account>:role/NAME);
+    /// the caller's own account is scanned with the caller's credentials.
+    #[arg(long, value_name = "NAME", requires = "org")]
+    pub role_name: Option<String>,
+    /// Accounts and keys read at the same time.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
 }
 
 #[derive(Debug, Args)]

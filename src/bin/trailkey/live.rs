@@ -6,9 +6,10 @@ use std::io::{IsTerminal, Write};
 use trailkey::aws::{
     AssumeRole, AwsError, CallCounts, EventDataStoreInfo, RuleAws, SdkAssumeRole, SdkAws, TrailInfo,
 };
-use trailkey::checker::{check_text, CheckInput, Compliance, Report};
+use trailkey::checker::{CheckInput, Compliance, Report};
 use trailkey::report::{render, Format};
 use trailkey::rule::{ApiConfigurationItem, Evaluation, EvaluationCompliance, KeyFacts};
+use trailkey::scan::{AccountOutcome, KeyReport, ScanResult, ScanVerdict};
 
 async fn clients(
     counts: &CallCounts,
@@ -27,21 +28,28 @@ fn print_counts(enabled: bool, counts: &CallCounts) {
     }
 }
 
-/// A key `scan` did not check because another account owns it.
-struct OtherAccountKey {
-    key: String,
-    account: String,
-    trails: Vec<String>,
+/// An IAM role name (`[\w+=,.@-]{1,64}`, IAM User Guide, "IAM object quotas" and CreateRole).
+fn valid_role_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
 }
 
 /// Exit 0 compliant, 1 non-compliant, 2 when anything could not be read.
 pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
     // Validate the options before any AWS call.
-    crate::apply_requirements(&a.requirements, &mut CheckInput::new(""))?;
+    let mut base = CheckInput::new("");
+    crate::apply_requirements(&a.requirements, &mut base)?;
+    if let Some(r) = a.role_name.as_deref().filter(|r| !valid_role_name(r)) {
+        return Err(format!(
+            "--role-name: `{r}` is not an IAM role name (1 to 64 letters, digits or _+=,.@-; no path)"
+        ));
+    }
     let counts = CallCounts::new();
     let (conf, aws, _) = clients(&counts, &a.aws).await?;
     let region = aws.region().unwrap_or_default();
-    let account = trailkey::aws::caller_account(&conf).await.map_err(|e| {
+    let caller = trailkey::aws::caller(&conf).await.map_err(|e| {
         let who = a
             .aws
             .profile
@@ -54,6 +62,7 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
             .unwrap_or_default();
         format!("cannot identify the account ({who}{endpoint}): {e}")
     })?;
+    let account = caller.account.clone();
     // The organization, so aws:PrincipalOrgID conditions are decided: --org-id, else
     // DescribeOrganization when it is readable.
     let mut org_note = None;
@@ -70,99 +79,63 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
         },
     };
     let organization = a.requirements.org_id.clone().or(discovered_org);
-    let mut errors: Vec<(String, Vec<String>, String)> = Vec::new();
-    let trails = aws
-        .trails()
-        .await
-        .map_err(|e| format!("{e} (account {account}, Region {region})"))?;
-    let stores = if a.no_event_data_stores {
-        Vec::new()
+    base.organization_id = organization.clone();
+    // --org: every ACTIVE account; the others are listed as skipped.
+    let listed = if a.org {
+        let all = trailkey::aws::organization_accounts(&conf)
+            .await
+            .map_err(|e| format!("--org: cannot list the organization's accounts from account {account} (the management account or a delegated administrator can): {e}"))?;
+        Some(all)
     } else {
-        match aws.event_data_stores().await {
-            Ok(s) => s,
-            Err(e) => {
-                errors.push(("*".into(), Vec::new(), e.to_string()));
-                Vec::new()
-            }
-        }
+        None
     };
-    // Trails without a key: TRAIL_NOT_ENCRYPTED, as the Config rule reports them
-    // (`--suppress TRAIL_NOT_ENCRYPTED` accepts them).
-    let mut unencrypted: Vec<Report> = Vec::new();
-    for t in trailkey::handler::unencrypted_trails(&trails) {
-        let mut input = CheckInput::new(t.arn);
-        crate::apply_requirements(&a.requirements, &mut input)?;
-        unencrypted.push(trailkey::checker::unencrypted_trail_report(&input));
-    }
-    let users = trailkey::handler::users_by_key(&trails, &stores);
-    let mut other_account: Vec<OtherAccountKey> = Vec::new();
-    let progress = (std::io::stderr().is_terminal() && users.len() > 20)
-        .then(|| indicatif::ProgressBar::new(users.len() as u64));
-    let mut reports: Vec<(Report, Vec<String>)> = Vec::new();
-    for (key, u) in users {
+    let active: Vec<String> = listed
+        .iter()
+        .flatten()
+        .filter(|o| o.state == "ACTIVE")
+        .map(|o| o.id.clone())
+        .collect();
+    let mut assumer = SdkAssumeRole::new(&conf);
+    assumer.session = "trailkey-scan";
+    let org = match (&listed, a.role_name.as_deref()) {
+        (Some(_), Some(role_name)) => Some(trailkey::scan::Organization {
+            assumer: &assumer,
+            partition: &caller.partition,
+            role_name,
+            accounts: &active,
+        }),
+        _ => None,
+    };
+    let opts = trailkey::scan::ScanOptions {
+        base: &base,
+        event_data_stores: !a.no_event_data_stores,
+        concurrency: usize::from(a.concurrency),
+    };
+    let progress = (std::io::stderr().is_terminal() && (a.org || region.is_empty()))
+        .then(indicatif::ProgressBar::new_spinner);
+    let tick = || {
         if let Some(p) = &progress {
             p.inc(1);
         }
-        let resources: Vec<String> = u
-            .trails
-            .iter()
-            .map(|t| t.arn.clone())
-            .chain(u.event_data_stores.iter().cloned())
-            .collect();
-        // A key in another account (an organization trail's, seen from a member account): its
-        // owner's scan checks it.
-        if let Some(owner) = trailkey::policy::arn_account(&key).filter(|o| *o != account) {
-            other_account.push(OtherAccountKey {
-                key: key.clone(),
-                account: owner.to_string(),
-                trails: resources,
-            });
-            continue;
-        }
-        let mut input = CheckInput::new(key.clone());
-        crate::apply_requirements(&a.requirements, &mut input)?;
-        input.organization_id = organization.clone();
-        let facts = match aws.key(&key).await {
-            Ok(f) => f,
-            // Deleted or not usable in its own Region: a finding on what uses it, as the
-            // Config rule reports it.
-            Err(e) if e.key_unusable() => {
-                reports.push((
-                    trailkey::checker::unusable_key_report(&input, &e.message),
-                    resources,
-                ));
-                continue;
-            }
-            Err(e) => {
-                errors.push((key, resources, e.to_string()));
-                continue;
-            }
-        };
-        input.key_arn = facts.key_arn.clone();
-        input.trails = u.trails;
-        input.event_data_stores = u.event_data_stores;
-        input.key_state = facts.key_state;
-        input.key_spec = facts.key_spec;
-        reports.push((check_text(&facts.policy, &input), resources));
-    }
-    if let Some(p) = progress {
+    };
+    let result = trailkey::scan::scan(&account, &aws, org, &opts, &tick).await;
+    if let Some(p) = &progress {
         p.finish_and_clear();
     }
-    let all_reports = || reports.iter().map(|(r, _)| r).chain(&unencrypted);
-    let verdict = if all_reports().any(|r| r.compliance == Compliance::NonCompliant) {
-        "NON_COMPLIANT"
-    } else if !errors.is_empty() {
-        // Never COMPLIANT when something could not be read.
-        "UNKNOWN"
-    } else {
-        "COMPLIANT"
-    };
-    let mut not_checked: Vec<String> = other_account
+    // A single-account scan whose listing failed is a failure of the command, as before.
+    if !a.org {
+        if let Some((_, m)) = result.failed_accounts().next() {
+            return Err(format!("{m} (account {account}, Region {region})"));
+        }
+    }
+    let verdict = result.verdict().as_str();
+    let mut not_checked: Vec<String> = result
+        .other_account
         .iter()
         .map(|o| {
             format!(
                 "{}: key owned by {} (scan that account)",
-                o.trails.join(", "),
+                o.resources.join(", "),
                 o.account
             )
         })
@@ -170,22 +143,45 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
     if a.no_event_data_stores {
         not_checked.push("event data stores (--no-event-data-stores)".into());
     }
-    // Each trail once (shadow trails are listed in every Region).
-    let encrypted_trails: usize = trailkey::handler::users_by_key(&trails, &[])
-        .values()
-        .map(|u| u.trails.len())
-        .sum();
+    let skipped: Vec<&trailkey::aws::OrgAccount> = listed
+        .iter()
+        .flatten()
+        .filter(|o| o.state != "ACTIVE")
+        .collect();
     let mut out = std::io::stdout().lock();
     let w = |e: std::io::Error| format!("cannot write output: {e}");
     match a.format {
         CheckFormat::Json => {
+            let names: std::collections::BTreeMap<&str, &str> = listed
+                .iter()
+                .flatten()
+                .map(|o| (o.id.as_str(), o.name.as_str()))
+                .collect();
+            let accounts: Vec<serde_json::Value> = result
+                .accounts
+                .iter()
+                .map(|s| {
+                    let mut v = json!({"account": s.account, "trails": s.trails, "event_data_stores": s.event_data_stores});
+                    if let (Some(obj), Some(n)) = (v.as_object_mut(), names.get(s.account.as_str())) {
+                        obj.insert("name".into(), json!(n));
+                    }
+                    if let (Some(obj), AccountOutcome::Failed(m)) = (v.as_object_mut(), &s.outcome) {
+                        obj.insert("outcome".into(), json!("failed"));
+                        obj.insert("message".into(), json!(m));
+                    } else if let Some(obj) = v.as_object_mut() {
+                        obj.insert("outcome".into(), json!("scanned"));
+                    }
+                    v
+                })
+                .chain(skipped.iter().map(|o| json!({"account": o.id, "name": o.name, "outcome": "skipped", "state": o.state})))
+                .collect();
             let mut v = json!({
-                "scanned": {"account": account, "region": region, "organization_id": organization, "trails": unencrypted.len() + encrypted_trails, "event_data_stores": stores.len(), "keys": reports.len() + errors.iter().filter(|e| e.0 != "*").count() + other_account.len()},
+                "scanned": {"account": account, "region": region, "organization_id": organization, "organization_mode": a.org, "accounts": accounts, "trails": result.trails, "event_data_stores": result.event_data_stores, "keys": result.keys},
                 "compliance": verdict,
-                "reports": reports.iter().map(|(r, res)| json!({"key": r.key, "compliance": r.compliance, "resources": res, "findings": r.findings, "scope": r.scope})).collect::<Vec<_>>(),
-                "unencrypted_trails": unencrypted.iter().map(|r| json!({"trail": r.key, "compliance": r.compliance, "findings": r.findings})).collect::<Vec<_>>(),
-                "other_account_keys": other_account.iter().map(|o| json!({"key": o.key, "account": o.account, "resources": o.trails})).collect::<Vec<_>>(),
-                "errors": errors.iter().map(|(k, res, m)| json!({"key": k, "resources": res, "message": m})).collect::<Vec<_>>(),
+                "reports": result.reports.iter().map(|r| json!({"key": r.report.key, "compliance": r.report.compliance, "resources": r.resources, "findings": r.report.findings, "scope": r.report.scope})).collect::<Vec<_>>(),
+                "unencrypted_trails": result.unencrypted.iter().map(|r| json!({"trail": r.key, "compliance": r.compliance, "findings": r.findings})).collect::<Vec<_>>(),
+                "other_account_keys": result.other_account.iter().map(|o| json!({"key": o.key, "account": o.account, "resources": o.resources})).collect::<Vec<_>>(),
+                "errors": result.errors.iter().map(|e| json!({"key": e.key, "account": e.account, "resources": e.resources, "message": e.message})).collect::<Vec<_>>(),
             });
             if let (false, Some(obj)) = (not_checked.is_empty(), v.as_object_mut()) {
                 obj.insert("not_checked".into(), json!(not_checked));
@@ -198,7 +194,7 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
             .map_err(w)?;
         }
         CheckFormat::Sarif => {
-            let all: Vec<Report> = all_reports().cloned().collect();
+            let all: Vec<Report> = result.all_reports().cloned().collect();
             writeln!(
                 out,
                 "{}",
@@ -208,34 +204,47 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
         }
         CheckFormat::Human => {
             let color = std::io::stdout().is_terminal();
-            let keys: std::collections::BTreeSet<&str> = trails
-                .iter()
-                .filter_map(|t| t.kms_key_id.as_deref())
-                .collect();
-            writeln!(
-                out,
-                "scanned account {account} in {region}{}: {} trails ({} encrypted), {} event data stores, {} keys",
-                organization
-                    .as_deref()
-                    .map(|o| format!(" (organization {o})"))
-                    .unwrap_or_default(),
-                unencrypted.len() + encrypted_trails,
-                encrypted_trails,
-                stores.len(),
-                keys.len().max(reports.len() + other_account.len())
-            )
-            .map_err(w)?;
-            for r in all_reports() {
+            let org_text = organization
+                .as_deref()
+                .map(|o| format!(" (organization {o})"))
+                .unwrap_or_default();
+            let counts_text = format!(
+                "{} trails ({} encrypted), {} event data stores, {} keys",
+                result.trails, result.encrypted_trails, result.event_data_stores, result.keys
+            );
+            if a.org {
+                let failed = result.failed_accounts().count();
+                writeln!(
+                    out,
+                    "scanned {} of {} accounts{org_text} from account {account} in {region}{}{}: {counts_text}",
+                    result.accounts.len() - failed,
+                    result.accounts.len() + skipped.len(),
+                    if failed > 0 { format!(", {failed} failed") } else { String::new() },
+                    if skipped.is_empty() { String::new() } else { format!(", {} not ACTIVE", skipped.len()) },
+                )
+                .map_err(w)?;
+            } else {
+                writeln!(
+                    out,
+                    "scanned account {account} in {region}{org_text}: {counts_text}"
+                )
+                .map_err(w)?;
+            }
+            for r in result.all_reports() {
                 render(r, Format::Human, color, &mut out).map_err(w)?;
             }
-            if reports.is_empty() && unencrypted.is_empty() && other_account.is_empty() {
+            if result.reports.is_empty()
+                && result.unencrypted.is_empty()
+                && result.other_account.is_empty()
+                && !a.org
+            {
                 writeln!(
                     out,
                     "no trail or event data store in account {account}, Region {region} uses a KMS key"
                 )
                 .map_err(w)?;
             }
-            summary_table(&mut out, &reports, &unencrypted, &other_account, &errors).map_err(w)?;
+            summary_table(&mut out, &result).map_err(w)?;
             writeln!(out, "overall: {verdict}").map_err(w)?;
         }
     }
@@ -246,27 +255,41 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
     if let Some(n) = &org_note {
         eprintln!("trailkey: {n}");
     }
-    for o in &other_account {
+    for o in &skipped {
+        eprintln!(
+            "trailkey: not scanned: account {} ({}) is {}",
+            o.id, o.name, o.state
+        );
+    }
+    for (acct, m) in result.failed_accounts() {
+        eprintln!("trailkey: could not scan account {acct}: {m}");
+    }
+    for o in &result.other_account {
         eprintln!(
             "trailkey: not checked: {} uses key `{}` owned by {} (scan that account)",
-            o.trails.join(", "),
+            o.resources.join(", "),
             o.key,
             o.account
         );
     }
-    for (k, res, m) in &errors {
-        if res.is_empty() {
-            eprintln!("trailkey: could not read `{k}`: {m}");
+    for e in &result.errors {
+        if e.resources.is_empty() {
+            eprintln!(
+                "trailkey: could not read `{}` in account {}: {}",
+                e.key, e.account, e.message
+            );
         } else {
             eprintln!(
-                "trailkey: could not read `{k}` (used by {}): {m}",
-                res.join(", ")
+                "trailkey: could not read `{}` (used by {}): {}",
+                e.key,
+                e.resources.join(", "),
+                e.message
             );
         }
     }
-    Ok(match verdict {
-        _ if !errors.is_empty() => 2,
-        "COMPLIANT" => 0,
+    Ok(match result.verdict() {
+        _ if !result.errors.is_empty() || result.failed_accounts().next().is_some() => 2,
+        ScanVerdict::Compliant => 0,
         _ => 1,
     })
 }
@@ -301,13 +324,7 @@ fn fix_hint(fix: &serde_json::Value) -> String {
 }
 
 /// The closing table of `scan`: resource | key | verdict | first finding | fix.
-fn summary_table(
-    out: &mut impl Write,
-    reports: &[(Report, Vec<String>)],
-    unencrypted: &[Report],
-    other_account: &[OtherAccountKey],
-    errors: &[(String, Vec<String>, String)],
-) -> std::io::Result<()> {
+fn summary_table(out: &mut impl Write, result: &ScanResult) -> std::io::Result<()> {
     let short = |arn: &str| arn.rsplit(['/', ':']).next().unwrap_or(arn).to_string();
     let mut rows: Vec<[String; 5]> = Vec::new();
     let first = |r: &Report| -> (String, String) {
@@ -321,9 +338,13 @@ fn summary_table(
             })
             .unwrap_or_else(|| ("-".into(), "-".into()))
     };
-    for (r, res) in reports {
+    for KeyReport {
+        report: r,
+        resources,
+    } in &result.reports
+    {
         let (f, fix) = first(r);
-        for resource in res {
+        for resource in resources {
             rows.push([
                 short(resource),
                 short(&r.key),
@@ -333,7 +354,7 @@ fn summary_table(
             ]);
         }
     }
-    for r in unencrypted {
+    for r in &result.unencrypted {
         let (f, _) = first(r);
         rows.push([
             short(&r.key),
@@ -343,8 +364,8 @@ fn summary_table(
             "set the trail's KmsKeyId".into(),
         ]);
     }
-    for o in other_account {
-        for t in &o.trails {
+    for o in &result.other_account {
+        for t in &o.resources {
             rows.push([
                 short(t),
                 short(&o.key),
@@ -354,17 +375,27 @@ fn summary_table(
             ]);
         }
     }
-    for (k, res, m) in errors {
-        let m: String = m.chars().take(60).collect();
-        for resource in res {
+    for e in &result.errors {
+        let m: String = e.message.chars().take(60).collect();
+        for resource in &e.resources {
             rows.push([
                 short(resource),
-                short(k),
+                short(&e.key),
                 "UNKNOWN".into(),
                 m.clone(),
                 "-".into(),
             ]);
         }
+    }
+    for (acct, m) in result.failed_accounts() {
+        let m: String = m.chars().take(60).collect();
+        rows.push([
+            format!("account {acct}"),
+            "-".into(),
+            "UNKNOWN".into(),
+            m,
+            "check --role-name there".into(),
+        ]);
     }
     if rows.is_empty() {
         return Ok(());
