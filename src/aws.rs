@@ -156,16 +156,14 @@ pub fn profile_defined(profile: &str) -> bool {
     }) || credentials.iter().any(|s| s == profile)
 }
 
-/// The organization of the credentials' account (`organizations:DescribeOrganization`, which
+/// The organization of the client's account (`organizations:DescribeOrganization`, which
 /// member accounts may call too): `Ok(None)` when the account belongs to no organization
 /// (`AWSOrganizationsNotInUseException`); any other failure (AccessDenied included) is an
 /// error, so the caller can say why the id is unknown.
-pub async fn organization_id(conf: &aws_config::SdkConfig) -> Result<Option<String>, AwsError> {
-    match aws_sdk_organizations::Client::new(conf)
-        .describe_organization()
-        .send()
-        .await
-    {
+async fn describe_organization(
+    client: &aws_sdk_organizations::Client,
+) -> Result<Option<String>, AwsError> {
+    match client.describe_organization().send().await {
         Ok(out) => Ok(out.organization.and_then(|o| o.id)),
         Err(e) => {
             let message = display_err(&e);
@@ -484,6 +482,11 @@ pub trait RuleAws: Send + Sync {
     async fn trails(&self) -> Result<Vec<TrailInfo>, AwsError>;
     /// `cloudtrail:ListEventDataStores` (+ `GetEventDataStore` for the key).
     async fn event_data_stores(&self) -> Result<Vec<EventDataStoreInfo>, AwsError>;
+    /// `organizations:DescribeOrganization`: the account's organization id, `None` when the
+    /// account is in none. The default (for clients that cannot tell) is `None`.
+    async fn organization_id(&self) -> Result<Option<String>, AwsError> {
+        Ok(None)
+    }
     /// `config:GetResourceConfigHistory` (limit 1): the latest item, in the API form.
     async fn latest_item(
         &self,
@@ -520,6 +523,8 @@ pub struct SdkAws {
     pub cloudtrail: aws_sdk_cloudtrail::Client,
     /// Config.
     pub config: aws_sdk_config::Client,
+    /// Organizations (`DescribeOrganization`).
+    pub organizations: aws_sdk_organizations::Client,
     /// KMS clients for other Regions, built on first use (same credentials, retries, endpoint).
     kms_other: Arc<Mutex<BTreeMap<String, aws_sdk_kms::Client>>>,
 }
@@ -531,6 +536,7 @@ impl SdkAws {
             kms: aws_sdk_kms::Client::new(conf),
             cloudtrail: aws_sdk_cloudtrail::Client::new(conf),
             config: aws_sdk_config::Client::new(conf),
+            organizations: aws_sdk_organizations::Client::new(conf),
             kms_other: Arc::default(),
         }
     }
@@ -669,6 +675,10 @@ impl RuleAws for SdkAws {
             trails: Vec::new(),
             event_data_stores: Vec::new(),
         })
+    }
+
+    async fn organization_id(&self) -> Result<Option<String>, AwsError> {
+        describe_organization(&self.organizations).await
     }
 
     async fn trails(&self) -> Result<Vec<TrailInfo>, AwsError> {

@@ -88,11 +88,44 @@ struct Run<'a> {
     region: Option<String>,
     /// ARNs of the shadow trails seen (multi-region trails homed elsewhere).
     shadows: std::collections::BTreeSet<String>,
+    /// `DescribeOrganization` was called (at most once per invocation).
+    organization_read: bool,
     evaluations: Vec<Evaluation>,
     errors: Vec<AwsError>,
 }
 
+/// Does the policy text name an organization condition key (`aws:PrincipalOrgID`,
+/// `aws:PrincipalOrgPaths`, `aws:SourceOrgID`, `aws:SourceOrgPaths`, `aws:ResourceOrgID`, ...)?
+/// Keys are case-insensitive, so is this test; a false positive costs one call.
+fn names_organization(policy: &str) -> bool {
+    let lower = policy.to_ascii_lowercase();
+    ["aws:principalorg", "aws:sourceorg", "aws:resourceorg"]
+        .iter()
+        .any(|k| lower.contains(k))
+}
+
 impl Run<'_> {
+    /// Without the `organizationId` parameter, a policy with an organization condition has the
+    /// organization read from Organizations `DescribeOrganization` (callable from any member
+    /// account), once per invocation. When the call fails the id stays unknown: the checker then
+    /// considers every organization (never a guess), and the failure is logged.
+    async fn learn_organization(&mut self, policy: &str) {
+        if self.params.organization_id.is_some()
+            || self.organization_read
+            || !names_organization(policy)
+        {
+            return;
+        }
+        self.organization_read = true;
+        match self.aws.organization_id().await {
+            Ok(id) => self.params.organization_id = id,
+            Err(e) => tracing::warn!(
+                error = %e,
+                "the organization id is unknown; set the rule parameter organizationId to decide aws:PrincipalOrgID conditions"
+            ),
+        }
+    }
+
     fn trail_unencrypted(&mut self, name: &str, ordering: &str) {
         let (compliance, why) = if self.params.allow_unencrypted_trails {
             (
@@ -140,6 +173,7 @@ impl Run<'_> {
         }
         match self.read_key(key).await {
             Ok(mut facts) => {
+                self.learn_organization(&facts.policy).await;
                 match trail {
                     Some(t) => facts.trails = vec![t],
                     None => facts.event_data_stores = vec![resource_id.to_string()],
@@ -192,6 +226,7 @@ impl Run<'_> {
                 let mut facts = rule::key_facts_from_item(item)?;
                 if facts.key_manager != "AWS" {
                     self.users(&mut facts).await;
+                    self.learn_organization(&facts.policy).await;
                 }
                 self.evaluations.push(evaluate_key(
                     &facts,
@@ -418,6 +453,7 @@ impl Run<'_> {
                 (Ok(mut facts), Some(u)) => {
                     facts.trails = u.trails;
                     facts.event_data_stores = u.event_data_stores;
+                    self.learn_organization(&facts.policy).await;
                     if !self.key_elsewhere(&facts.key_arn) {
                         self.evaluations.push(evaluate_key(
                             &facts,
@@ -563,6 +599,7 @@ pub async fn handle(
         account: event.account_id.clone(),
         region: aws.region(),
         shadows: std::collections::BTreeSet::new(),
+        organization_read: false,
         evaluations: Vec::new(),
         errors: Vec::new(),
     };

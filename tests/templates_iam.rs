@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 /// - `config:PutEvaluations`: the call is tied to one rule evaluation by the ResultToken in the
 ///   request, not by a resource ARN.
 /// - `config:GetResourceConfigHistory`: takes a resource type and id, not an ARN.
+/// - `organizations:DescribeOrganization` ("Actions defined by AWS Organizations"): describes
+///   the caller's own organization; no resource type.
 ///
 /// Every other action granted by the templates must name its resources (e.g.
 /// `cloudtrail:GetEventDataStore` is scoped to `eventdatastore/*`, `kms:GetKeyPolicy` to
@@ -31,6 +33,7 @@ const STAR_RESOURCE_ACTIONS: &[&str] = &[
     "cloudtrail:ListEventDataStores",
     "config:PutEvaluations",
     "config:GetResourceConfigHistory",
+    "organizations:DescribeOrganization",
 ];
 
 /// Keys that scope a Lambda permission granted to an AWS service principal.

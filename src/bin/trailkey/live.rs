@@ -68,7 +68,7 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
     let mut org_note = None;
     let discovered_org = match &a.requirements.org_id {
         Some(_) => None,
-        None => match trailkey::aws::organization_id(&conf).await {
+        None => match aws.organization_id().await {
             Ok(o) => o,
             Err(e) => {
                 org_note = Some(format!(
@@ -497,6 +497,9 @@ impl RuleAws for DryRun {
     }
     async fn event_data_stores(&self) -> Result<Vec<EventDataStoreInfo>, AwsError> {
         self.0.event_data_stores().await
+    }
+    async fn organization_id(&self) -> Result<Option<String>, AwsError> {
+        self.0.organization_id().await
     }
     async fn latest_item(
         &self,
