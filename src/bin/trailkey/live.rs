@@ -111,8 +111,8 @@ pub async fn scan(a: &ScanArgs) -> Result<u8, String> {
         event_data_stores: !a.no_event_data_stores,
         concurrency: usize::from(a.concurrency),
     };
-    let progress = (std::io::stderr().is_terminal() && (a.org || region.is_empty()))
-        .then(indicatif::ProgressBar::new_spinner);
+    let progress =
+        (std::io::stderr().is_terminal() && a.org).then(indicatif::ProgressBar::new_spinner);
     let tick = || {
         if let Some(p) = &progress {
             p.inc(1);
