@@ -862,7 +862,7 @@ impl SdkAssumeRole {
 
     /// The configuration acting as `arn:<partition>:iam::<account>:role/<role_name>`
     /// (`sts:AssumeRole`), otherwise the same (Region, endpoint, retries, HTTP client).
-    pub async fn assume_config(
+    async fn assume_config(
         &self,
         account: &str,
         partition: &str,
